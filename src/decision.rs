@@ -1,0 +1,411 @@
+//! What the policy decided about one request head, and the response headers that follow.
+//!
+//! A [`Decision`] borrows from the policy and the request: computing one allocates nothing. The
+//! tower service turns it into a response; tests can inspect it directly.
+
+use std::fmt;
+
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+/// `Access-Control-Allow-Private-Network` (not in the `http` crate's list).
+pub(crate) const ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+/// `Access-Control-Request-Private-Network`.
+pub(crate) const REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+
+/// The outcome of evaluating a request head against a policy.
+///
+/// Obtained from [`CorsLayer::evaluate`](crate::CorsLayer::evaluate).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Decision<'a> {
+    /// No `Origin` header. The inner service is called; `headers` still carry `Vary: Origin`
+    /// (or `Access-Control-Allow-Origin: *` for an any-origin policy) for cache safety.
+    NotCors {
+        /// Headers to add to the inner service's response.
+        headers: CorsHeaders<'a>,
+    },
+    /// A preflight the policy accepts.
+    PreflightAccepted {
+        /// The headers of the answer.
+        headers: CorsHeaders<'a>,
+        /// The status to answer with (unless `pass_through`).
+        status: StatusCode,
+        /// Whether the inner service answers instead, with `headers` added.
+        pass_through: bool,
+    },
+    /// A preflight the policy refuses: answered with 403 and no `Access-Control-*` header.
+    PreflightRejected(Rejection<'a>),
+    /// An actual cross-origin request from an allowed origin. The inner service is called.
+    ActualAllowed {
+        /// Headers to add to the inner service's response.
+        headers: CorsHeaders<'a>,
+    },
+    /// An actual cross-origin request from an origin that is not allowed. The inner service is
+    /// still called (CORS is not access control); its response gets no `Access-Control-*`
+    /// header.
+    ActualDenied(Rejection<'a>),
+    /// Only the asynchronous origin predicate can decide. Await
+    /// [`CorsLayer::check_origin_async`](crate::CorsLayer::check_origin_async) and call
+    /// [`CorsLayer::evaluate_with_origin`](crate::CorsLayer::evaluate_with_origin) with its
+    /// answer.
+    OriginPending,
+}
+
+impl<'a> Decision<'a> {
+    /// The headers this decision puts on the response, if it is decided.
+    pub fn headers(&self) -> Option<&CorsHeaders<'a>> {
+        match self {
+            Decision::NotCors { headers }
+            | Decision::PreflightAccepted { headers, .. }
+            | Decision::ActualAllowed { headers } => Some(headers),
+            Decision::PreflightRejected(r) | Decision::ActualDenied(r) => Some(&r.headers),
+            Decision::OriginPending => None,
+        }
+    }
+
+    /// The rejection, for [`PreflightRejected`](Decision::PreflightRejected) and
+    /// [`ActualDenied`](Decision::ActualDenied).
+    pub fn rejection(&self) -> Option<&Rejection<'a>> {
+        match self {
+            Decision::PreflightRejected(r) | Decision::ActualDenied(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason<'a> {
+    /// The origin is not allowed.
+    OriginNotAllowed,
+    /// Private-network access was requested and the policy does not allow it.
+    PrivateNetworkNotAllowed,
+    /// The method in `Access-Control-Request-Method` is not allowed (its bytes).
+    MethodNotAllowed(&'a [u8]),
+    /// A header named in `Access-Control-Request-Headers` is not allowed (its bytes as sent).
+    HeaderNotAllowed(&'a [u8]),
+    /// An element of `Access-Control-Request-Headers` is not a header name.
+    MalformedRequestHeaders(&'a [u8]),
+    /// `Access-Control-Request-Headers` is over
+    /// [`MAX_REQUEST_HEADERS_BYTES`](crate::MAX_REQUEST_HEADERS_BYTES) or
+    /// [`MAX_REQUEST_HEADER_NAMES`](crate::MAX_REQUEST_HEADER_NAMES).
+    RequestHeadersTooLong,
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::OriginNotAllowed => f.write_str("origin not allowed"),
+            Reason::PrivateNetworkNotAllowed => f.write_str("private network access not allowed"),
+            Reason::MethodNotAllowed(m) => {
+                write!(f, "method {:?} not allowed", String::from_utf8_lossy(m))
+            }
+            Reason::HeaderNotAllowed(h) => {
+                write!(f, "header {:?} not allowed", String::from_utf8_lossy(h))
+            }
+            Reason::MalformedRequestHeaders(h) => write!(
+                f,
+                "request headers list is malformed: {:?} is not a header name",
+                String::from_utf8_lossy(h)
+            ),
+            Reason::RequestHeadersTooLong => write!(
+                f,
+                "request headers list too long (over {} bytes or {} names)",
+                crate::MAX_REQUEST_HEADERS_BYTES,
+                crate::MAX_REQUEST_HEADER_NAMES
+            ),
+        }
+    }
+}
+
+/// A refused request: the origin, the reason, and the headers the response still carries
+/// (only `Vary`).
+#[derive(Debug)]
+pub struct Rejection<'a> {
+    pub(crate) origin: &'a HeaderValue,
+    pub(crate) reason: Reason<'a>,
+    pub(crate) headers: CorsHeaders<'a>,
+}
+
+impl<'a> Rejection<'a> {
+    /// The request's `Origin`.
+    pub fn origin(&self) -> &'a HeaderValue {
+        self.origin
+    }
+
+    /// Why it was refused.
+    pub fn reason(&self) -> Reason<'a> {
+        self.reason
+    }
+
+    /// The headers the response carries anyway: `Vary` only.
+    pub fn headers(&self) -> &CorsHeaders<'a> {
+        &self.headers
+    }
+}
+
+impl fmt::Display for Rejection<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CORS request from origin {:?} refused: {}",
+            String::from_utf8_lossy(self.origin.as_bytes()),
+            self.reason
+        )
+    }
+}
+
+/// `Access-Control-Allow-Headers` of an accepted preflight.
+#[derive(Debug, Clone)]
+pub(crate) enum AllowHeaders<'a> {
+    None,
+    Value(&'a HeaderValue),
+    /// The request's own `Access-Control-Request-Headers` lines (from this request header
+    /// map), echoed.
+    Echo(&'a HeaderMap),
+}
+
+/// The `Vary` tokens a response needs, as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct VaryFlags(pub(crate) u8);
+
+impl VaryFlags {
+    pub(crate) const ORIGIN: u8 = 1;
+    pub(crate) const METHOD: u8 = 2;
+    pub(crate) const HEADERS: u8 = 4;
+    pub(crate) const PRIVATE_NETWORK: u8 = 8;
+
+    const TOKENS: [(u8, &'static str); 4] = [
+        (Self::ORIGIN, "Origin"),
+        (Self::METHOD, "Access-Control-Request-Method"),
+        (Self::HEADERS, "Access-Control-Request-Headers"),
+        (Self::PRIVATE_NETWORK, "Access-Control-Request-Private-Network"),
+    ];
+
+    /// The tokens joined into one `Vary` value, as the policy precomputes it.
+    pub(crate) fn joined(self) -> Option<String> {
+        let parts: Vec<&str> = Self::TOKENS
+            .iter()
+            .filter(|(bit, _)| self.0 & bit != 0)
+            .map(|(_, name)| *name)
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// The CORS response headers of one decision.
+///
+/// Borrowed from the policy's precomputed values and the request; [`apply_to`] writes them
+/// into a response's header map.
+///
+/// [`apply_to`]: CorsHeaders::apply_to
+#[derive(Debug, Clone)]
+pub struct CorsHeaders<'a> {
+    pub(crate) allow_origin: Option<&'a HeaderValue>,
+    pub(crate) allow_credentials: Option<&'a HeaderValue>,
+    pub(crate) allow_methods: Option<&'a HeaderValue>,
+    pub(crate) allow_headers: AllowHeaders<'a>,
+    pub(crate) expose_headers: Option<&'a HeaderValue>,
+    pub(crate) max_age: Option<&'a HeaderValue>,
+    pub(crate) allow_private_network: Option<&'a HeaderValue>,
+    pub(crate) vary_flags: VaryFlags,
+    /// The precomputed joined `Vary` value for `vary_flags`.
+    pub(crate) vary: Option<&'a HeaderValue>,
+    /// The response answers a CORS request: `Access-Control-*` headers the inner service set
+    /// are removed first, so that the layer's are the only ones.
+    pub(crate) owns_cors_headers: bool,
+}
+
+impl<'a> CorsHeaders<'a> {
+    pub(crate) fn empty() -> Self {
+        CorsHeaders {
+            allow_origin: None,
+            allow_credentials: None,
+            allow_methods: None,
+            allow_headers: AllowHeaders::None,
+            expose_headers: None,
+            max_age: None,
+            allow_private_network: None,
+            vary_flags: VaryFlags::default(),
+            vary: None,
+            owns_cors_headers: true,
+        }
+    }
+
+    /// The `Access-Control-*` headers, in a fixed order. An echoed
+    /// `Access-Control-Allow-Headers` yields one pair per request line.
+    pub fn iter(&self) -> impl Iterator<Item = (HeaderName, &'a HeaderValue)> + '_ {
+        let singles = [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin),
+            (header::ACCESS_CONTROL_ALLOW_CREDENTIALS, self.allow_credentials),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods),
+        ];
+        let (single, echo) = match &self.allow_headers {
+            AllowHeaders::None => (None, None),
+            AllowHeaders::Value(v) => (Some(*v), None),
+            AllowHeaders::Echo(request) => (None, Some(request.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS).iter())),
+        };
+        let allow_headers = single.into_iter().chain(echo.into_iter().flatten());
+        let rest = [
+            (header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers),
+            (header::ACCESS_CONTROL_MAX_AGE, self.max_age),
+            (ALLOW_PRIVATE_NETWORK, self.allow_private_network),
+        ];
+        singles
+            .into_iter()
+            .filter_map(|(n, v)| Some((n, v?)))
+            .chain(allow_headers.map(|v| (header::ACCESS_CONTROL_ALLOW_HEADERS, v)))
+            .chain(rest.into_iter().filter_map(|(n, v)| Some((n, v?))))
+    }
+
+    /// The value of one `Access-Control-*` header (the first line, for an echoed list).
+    pub fn get(&self, name: &HeaderName) -> Option<&'a HeaderValue> {
+        if *name == header::ACCESS_CONTROL_ALLOW_HEADERS {
+            return match &self.allow_headers {
+                AllowHeaders::None => None,
+                AllowHeaders::Value(v) => Some(v),
+                AllowHeaders::Echo(request) => request.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            };
+        }
+        self.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The `Vary` value this decision asks for (merged with the response's own on apply).
+    pub fn vary(&self) -> Option<&'a HeaderValue> {
+        self.vary
+    }
+
+    /// Writes the headers into `map`: on a CORS response, first removes every
+    /// `Access-Control-*` header already there; then sets each header (replacing), and adds the
+    /// `Vary` tokens the map lacks.
+    pub fn apply_to(&self, map: &mut HeaderMap) {
+        self.write(map, self.owns_cors_headers);
+    }
+
+    fn write(&self, map: &mut HeaderMap, strip: bool) {
+        if strip {
+            remove_cors_headers(map);
+        }
+        set(map, header::ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin);
+        set(map, header::ACCESS_CONTROL_ALLOW_CREDENTIALS, self.allow_credentials);
+        set(map, header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods);
+        match &self.allow_headers {
+            AllowHeaders::None => {}
+            AllowHeaders::Value(v) => {
+                map.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, (*v).clone());
+            }
+            AllowHeaders::Echo(request) => {
+                for v in request.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+                    map.append(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+                }
+            }
+        }
+        set(map, header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers);
+        set(map, header::ACCESS_CONTROL_MAX_AGE, self.max_age);
+        set(map, ALLOW_PRIVATE_NETWORK, self.allow_private_network);
+        self.apply_vary(map);
+    }
+
+    fn apply_vary(&self, map: &mut HeaderMap) {
+        if let Some(joined) = self.vary {
+            merge_vary(map, self.vary_flags, joined);
+        }
+    }
+
+    /// An owned copy, for applying after the request has been handed to the inner service.
+    pub(crate) fn to_owned_headers(&self) -> OwnedCorsHeaders {
+        OwnedCorsHeaders {
+            headers: self.iter().map(|(n, v)| (n, v.clone())).collect(),
+            vary_flags: self.vary_flags,
+            vary: self.vary.cloned(),
+        }
+    }
+
+    /// Applies the headers to a response whose map is empty and was built by the layer: no
+    /// removal or `Vary` merge needed.
+    pub(crate) fn write_fresh(&self, map: &mut HeaderMap) {
+        map.reserve(8);
+        self.write(map, false);
+    }
+}
+
+/// [`CorsHeaders`] detached from the request and policy they borrow from.
+#[derive(Debug, Clone)]
+pub(crate) struct OwnedCorsHeaders {
+    headers: Vec<(HeaderName, HeaderValue)>,
+    vary_flags: VaryFlags,
+    vary: Option<HeaderValue>,
+}
+
+impl OwnedCorsHeaders {
+    /// Like [`CorsHeaders::apply_to`] on a CORS response.
+    pub(crate) fn apply_to(&self, map: &mut HeaderMap) {
+        remove_cors_headers(map);
+        for (name, value) in &self.headers {
+            if *name == header::ACCESS_CONTROL_ALLOW_HEADERS {
+                map.append(name, value.clone());
+            } else {
+                map.insert(name, value.clone());
+            }
+        }
+        if let Some(joined) = &self.vary {
+            merge_vary(map, self.vary_flags, joined);
+        }
+    }
+}
+
+/// Adds the `Vary` tokens in `flags` that `map` lacks; `joined` is all of them in one value,
+/// used as is when the map has no `Vary` yet.
+fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: &HeaderValue) {
+    if !map.contains_key(header::VARY) {
+        map.insert(header::VARY, joined.clone());
+        return;
+    }
+    let existing = map.get_all(header::VARY);
+    if vary_has(existing.iter(), "*") {
+        return;
+    }
+    let mut missing = [None; 4];
+    for (slot, (bit, token)) in missing.iter_mut().zip(VaryFlags::TOKENS) {
+        if flags.0 & bit != 0 && !vary_has(existing.iter(), token) {
+            *slot = Some(token);
+        }
+    }
+    for token in missing.into_iter().flatten() {
+        map.append(header::VARY, HeaderValue::from_static(token));
+    }
+}
+
+fn set(map: &mut HeaderMap, name: HeaderName, value: Option<&HeaderValue>) {
+    if let Some(v) = value {
+        map.insert(name, v.clone());
+    }
+}
+
+fn vary_has<'v>(mut values: impl Iterator<Item = &'v HeaderValue>, token: &str) -> bool {
+    values.any(|v| {
+        v.as_bytes()
+            .split(|&b| b == b',')
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+    })
+}
+
+fn is_cors_header(name: &HeaderName) -> bool {
+    name.as_str().starts_with("access-control-")
+}
+
+/// Removes every `Access-Control-*` header, without allocating unless one is present.
+fn remove_cors_headers(map: &mut HeaderMap) {
+    if !map.keys().any(is_cors_header) {
+        return;
+    }
+    let names: smallvec::SmallVec<[HeaderName; 4]> =
+        map.keys().filter(|n| is_cors_header(n)).cloned().collect();
+    for name in names {
+        map.remove(name);
+    }
+}

@@ -1,0 +1,218 @@
+//! The configuration error: every problem `build()` found, each naming the value at fault.
+
+use std::fmt;
+
+/// Which list a rejected value was passed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListKind {
+    /// [`allow_origins`](crate::CorsBuilder::allow_origins).
+    Origins,
+    /// [`allow_methods`](crate::CorsBuilder::allow_methods).
+    Methods,
+    /// [`allow_headers`](crate::CorsBuilder::allow_headers).
+    AllowedHeaders,
+    /// [`expose_headers`](crate::CorsBuilder::expose_headers).
+    ExposedHeaders,
+}
+
+impl fmt::Display for ListKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListKind::Origins => "allowed origin",
+            ListKind::Methods => "allowed method",
+            ListKind::AllowedHeaders => "allowed header",
+            ListKind::ExposedHeaders => "exposed header",
+        })
+    }
+}
+
+/// One problem found by [`CorsBuilder::build`](crate::CorsBuilder::build).
+///
+/// Every variant that concerns a configured value carries it exactly as it was passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// No origin source: no list, pattern, any-origin or predicate.
+    NoOriginSource,
+    /// A malformed origin.
+    InvalidOrigin {
+        /// The value as passed.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A malformed origin pattern (a value containing `*`).
+    InvalidOriginPattern {
+        /// The value as passed.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Any origin (`*`) together with credentials.
+    AnyOriginWithCredentials,
+    /// Exposing any header (`*`) together with credentials.
+    AnyExposedHeaderWithCredentials,
+    /// With credentials, an `http://` origin or pattern whose host is not loopback.
+    InsecureOriginWithCredentials {
+        /// The value as passed.
+        value: String,
+    },
+    /// With credentials, a `*.` pattern whose base is a public suffix.
+    PublicSuffixWildcard {
+        /// The value as passed.
+        value: String,
+        /// The public suffix after `*.`.
+        suffix: String,
+    },
+    /// A method name that is not an HTTP token.
+    InvalidMethod {
+        /// The value as passed.
+        value: String,
+    },
+    /// `CONNECT`, `TRACE` or `TRACK`, which browsers never let a script send.
+    ForbiddenMethod {
+        /// The value as passed.
+        value: String,
+    },
+    /// A header name that is not an HTTP token.
+    InvalidHeaderName {
+        /// The list it was passed to.
+        list: ListKind,
+        /// The value as passed.
+        value: String,
+    },
+    /// A forbidden request header (which browsers never let a script set) in the allowed list.
+    ForbiddenRequestHeader {
+        /// The value as passed.
+        value: String,
+    },
+    /// `set-cookie` or `set-cookie2` in the exposed list.
+    ForbiddenExposedHeader {
+        /// The value as passed.
+        value: String,
+    },
+    /// A max-age over [`MAX_AGE_LIMIT`](crate::MAX_AGE_LIMIT).
+    MaxAgeTooLong {
+        /// The whole seconds asked for.
+        seconds: u64,
+    },
+    /// A preflight status outside 200–299.
+    InvalidPreflightStatus {
+        /// The status asked for.
+        status: u16,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::NoOriginSource => f.write_str(
+                "no origin is allowed: call allow_origins, allow_any_origin, allow_origin_fn or allow_origin_async",
+            ),
+            Problem::InvalidOrigin { value, reason } => {
+                write!(f, "allowed origin {value:?} is invalid: {reason}")
+            }
+            Problem::InvalidOriginPattern { value, reason } => {
+                write!(f, "origin pattern {value:?} is invalid: {reason}")
+            }
+            Problem::AnyOriginWithCredentials => f.write_str(
+                "any origin (`*`) cannot be combined with credentials: browsers reject `Access-Control-Allow-Origin: *` on credentialed requests; list the origins instead",
+            ),
+            Problem::AnyExposedHeaderWithCredentials => f.write_str(
+                "exposing any header (`*`) cannot be combined with credentials: browsers read `*` as a literal header name then; list the headers instead",
+            ),
+            Problem::InsecureOriginWithCredentials { value } => write!(
+                f,
+                "origin {value:?} is plain http and not loopback: with credentials, anyone on the network path could impersonate it (use https, or danger_allow_insecure_origins(true))"
+            ),
+            Problem::PublicSuffixWildcard { value, suffix } => write!(
+                f,
+                "origin pattern {value:?} covers every site under the public suffix {suffix:?}: with credentials, anyone could register a matching origin (list the sites, or danger_allow_public_suffix_wildcards(true))"
+            ),
+            Problem::InvalidMethod { value } => {
+                write!(f, "allowed method {value:?} is not a valid method name (an HTTP token)")
+            }
+            Problem::ForbiddenMethod { value } => write!(
+                f,
+                "allowed method {value:?} is forbidden: browsers never let a script send CONNECT, TRACE or TRACK"
+            ),
+            Problem::InvalidHeaderName { list, value } => {
+                write!(f, "{list} {value:?} is not a valid header name (an HTTP token)")
+            }
+            Problem::ForbiddenRequestHeader { value } => write!(
+                f,
+                "allowed header {value:?} is a forbidden request header: browsers never let a script set it"
+            ),
+            Problem::ForbiddenExposedHeader { value } => write!(
+                f,
+                "exposed header {value:?} is forbidden: browsers never let a script read cookies being set"
+            ),
+            Problem::MaxAgeTooLong { seconds } => write!(
+                f,
+                "max-age of {seconds} s is over the limit of {} s (browsers cap it lower still: Chromium at 7200 s, Firefox at 86400 s)",
+                crate::MAX_AGE_LIMIT.as_secs()
+            ),
+            Problem::InvalidPreflightStatus { status } => {
+                write!(f, "preflight status {status} is not a success status (200-299)")
+            }
+        }
+    }
+}
+
+/// The error returned by [`CorsBuilder::build`](crate::CorsBuilder::build): every problem in the
+/// configuration, not only the first.
+///
+/// ```
+/// let err = tower_cors::CorsLayer::builder()
+///     .allow_origins(["https://example.com/", "HTTPS://EXAMPLE.ORG"])
+///     .allow_methods(["TRACE"])
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.problems().len(), 3);
+/// let text = err.to_string();
+/// assert!(text.contains("\"https://example.com/\""));
+/// assert!(text.contains("\"HTTPS://EXAMPLE.ORG\""));
+/// assert!(text.contains("\"TRACE\""));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(problems: Vec<Problem>) -> Self {
+        ConfigError { problems }
+    }
+
+    /// Every problem found, in the order the values were given.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "invalid CORS configuration ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl IntoIterator for ConfigError {
+    type Item = Problem;
+    type IntoIter = std::vec::IntoIter<Problem>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.problems.into_iter()
+    }
+}

@@ -1,0 +1,208 @@
+//! The compiled origin matcher: exact origins in a hash set, patterns in hash tables keyed by
+//! scheme and host, so a lookup costs one probe per label of the request's host, whatever the
+//! number of configured origins.
+
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::RandomState;
+use hashbrown::{HashSet, HashTable};
+use smallvec::SmallVec;
+
+use super::parse::split_request_origin;
+use super::pattern::{Pattern, PortSpec};
+
+/// Patterns that share a scheme and host, with every port they accept.
+#[derive(Debug)]
+struct HostEntry {
+    scheme: Box<str>,
+    host: Box<str>,
+    ports: SmallVec<[PortSpec; 1]>,
+}
+
+/// Exact origins and patterns, compiled.
+#[derive(Debug, Default)]
+pub(crate) struct OriginMatcher {
+    exact: HashSet<Box<[u8]>, RandomState>,
+    /// `scheme://*.host[:port]` patterns, keyed by scheme and base host.
+    subdomains: HashTable<HostEntry>,
+    /// `scheme://host:*` patterns, keyed by scheme and host.
+    any_port: HashTable<HostEntry>,
+    hasher: RandomState,
+}
+
+impl OriginMatcher {
+    pub(crate) fn add_exact(&mut self, origin: &str) {
+        self.exact.insert(origin.as_bytes().into());
+    }
+
+    pub(crate) fn add_pattern(&mut self, pattern: Pattern) {
+        let hasher = self.hasher.clone();
+        let table = if pattern.subdomains {
+            &mut self.subdomains
+        } else {
+            &mut self.any_port
+        };
+        let hash = key_hash(&hasher, &pattern.scheme, &pattern.host);
+        let found = table.find_mut(hash, |e| {
+            *e.scheme == *pattern.scheme && *e.host == *pattern.host
+        });
+        match found {
+            Some(entry) => {
+                if !entry.ports.contains(&pattern.port) {
+                    entry.ports.push(pattern.port);
+                }
+            }
+            None => {
+                let entry = HostEntry {
+                    scheme: pattern.scheme,
+                    host: pattern.host,
+                    ports: SmallVec::from_iter([pattern.port]),
+                };
+                table.insert_unique(hash, entry, |e| key_hash(&hasher, &e.scheme, &e.host));
+            }
+        }
+    }
+
+    /// Whether a request's `Origin` value is listed or matches a pattern.
+    pub(crate) fn matches(&self, origin: &[u8]) -> bool {
+        if self.exact.contains(origin) {
+            return true;
+        }
+        if self.subdomains.is_empty() && self.any_port.is_empty() {
+            return false;
+        }
+        let Some(parts) = split_request_origin(origin) else {
+            return false;
+        };
+        // A pattern never matches a host a browser could not have sent (upper case, spaces).
+        if !parts
+            .host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.[]:".contains(&b))
+        {
+            return false;
+        }
+        if !self.any_port.is_empty() && self.lookup(&self.any_port, parts.scheme, parts.host, parts.port) {
+            return true;
+        }
+        if self.subdomains.is_empty() || parts.host.starts_with('[') {
+            return false;
+        }
+        // Try every proper suffix that starts after a `.`: `a.b.example.com` checks
+        // `b.example.com`, `example.com`, `com`. The prefix before it must be non-empty labels.
+        let host = parts.host;
+        let mut rest = host;
+        while let Some((label, suffix)) = rest.split_once('.') {
+            if label.is_empty() || suffix.is_empty() {
+                return false;
+            }
+            if self.lookup(&self.subdomains, parts.scheme, suffix, parts.port) {
+                return true;
+            }
+            rest = suffix;
+        }
+        false
+    }
+
+    fn lookup(
+        &self,
+        table: &HashTable<HostEntry>,
+        scheme: &str,
+        host: &str,
+        port: super::parse::Port<'_>,
+    ) -> bool {
+        let hash = key_hash(&self.hasher, scheme, host);
+        table
+            .find(hash, |e| *e.scheme == *scheme && *e.host == *host)
+            .is_some_and(|e| e.ports.iter().any(|p| p.accepts(port)))
+    }
+}
+
+fn key_hash(hasher: &RandomState, scheme: &str, host: &str) -> u64 {
+    let mut h = hasher.build_hasher();
+    h.write(scheme.as_bytes());
+    h.write_u8(0);
+    h.write(host.as_bytes());
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::pattern::parse_pattern;
+    use super::*;
+
+    fn matcher(items: &[&str]) -> OriginMatcher {
+        let mut m = OriginMatcher::default();
+        for item in items {
+            if item.contains('*') {
+                m.add_pattern(parse_pattern(item).expect("valid pattern"));
+            } else {
+                m.add_exact(item);
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn exact_and_patterns() {
+        // (configured, origin, matches)
+        let cases: &[(&[&str], &str, bool)] = &[
+            // Regression to keep: listing two origins must not allow their concatenations.
+            (&["https://foo.com", "https://bar.com"], "https://foo.com", true),
+            (&["https://foo.com", "https://bar.com"], "https://bar.com", true),
+            (&["https://foo.com", "https://bar.com"], "https://barfoo.com", false),
+            (&["https://foo.com", "https://bar.com"], "https://foobar.com", false),
+            (&["https://foo.com", "https://bar.com"], "https://foo.com.bar.com", false),
+            (&["https://example.com"], "HTTPS://EXAMPLE.COM", false),
+            (&["https://example.com"], "https://example.com/", false),
+            (&["https://example.com"], "https://example.com:443", false),
+            (&["https://example.com"], "http://example.com", false),
+            (&["https://example.com"], "null", false),
+            (&["https://*.example.com"], "https://a.example.com", true),
+            (&["https://*.example.com"], "https://a.b.example.com", true),
+            (&["https://*.example.com"], "https://example.com", false),
+            (&["https://*.example.com"], "https://evilexample.com", false),
+            (&["https://*.example.com"], "https://a.evilexample.com", false),
+            (&["https://*.example.com"], "https://example.com.evil", false),
+            (&["https://*.example.com"], "https://a.example.com.evil", false),
+            (&["https://*.example.com"], "http://a.example.com", false),
+            (&["https://*.example.com"], "https://a.example.com:8443", false),
+            (&["https://*.example.com"], "https://.example.com", false),
+            (&["https://*.example.com"], "https://a..example.com", false),
+            (&["https://*.example.com"], "https://A.example.com", false),
+            (&["https://*.example.com"], "https://a.example.com/", false),
+            (&["https://*.example.com:8443"], "https://a.example.com:8443", true),
+            (&["https://*.example.com:8443"], "https://a.example.com", false),
+            (&["https://*.example.com:*"], "https://a.example.com:1", true),
+            (&["https://*.example.com:*"], "https://a.example.com", true),
+            (&["https://*.example.com:*"], "https://example.com:1", false),
+            (&["http://localhost:*"], "http://localhost", true),
+            (&["http://localhost:*"], "http://localhost:3000", true),
+            (&["http://localhost:*"], "http://localhost:", false),
+            (&["http://localhost:*"], "http://a.localhost:3000", false),
+            (&["http://localhost:*"], "https://localhost:3000", false),
+            (&["http://[::1]:*"], "http://[::1]:9090", true),
+            (&["http://*.localhost:*"], "http://app.localhost:5173", true),
+            (&["https://*.example.com", "https://*.example.com:8443"], "https://a.example.com:8443", true),
+            (&["https://*.example.com", "https://*.example.com:8443"], "https://a.example.com", true),
+            (&["https://*.example.com"], "https://a.example.com\u{0}", false),
+        ];
+        for (configured, origin, want) in cases {
+            let got = matcher(configured).matches(origin.as_bytes());
+            assert_eq!(got, *want, "{configured:?} vs {origin:?}");
+        }
+    }
+
+    #[test]
+    fn many_origins() {
+        let mut m = OriginMatcher::default();
+        for i in 0..10_000 {
+            m.add_exact(&format!("https://app{i}.example.com"));
+            m.add_pattern(parse_pattern(&format!("https://*.tenant{i}.example.net")).expect("valid"));
+        }
+        assert!(m.matches(b"https://app9999.example.com"));
+        assert!(m.matches(b"https://x.tenant4242.example.net"));
+        assert!(!m.matches(b"https://app10000.example.com"));
+        assert!(!m.matches(b"https://x.tenant10000.example.net"));
+    }
+}
