@@ -60,6 +60,10 @@ impl CorsLayer {
         CorsLayer { policy }
     }
 
+    pub(crate) fn policy_arc(&self) -> Arc<Policy> {
+        self.policy.clone()
+    }
+
     /// Decides what the layer would do with a request head, without a service or a runtime.
     /// Allocates nothing: the decision borrows from the policy and the request.
     ///

@@ -10,6 +10,7 @@ mod header_list;
 mod layer;
 mod origin;
 mod policy;
+mod reload;
 mod service;
 
 pub use builder::{CorsBuilder, MAX_AGE_LIMIT};
@@ -19,4 +20,5 @@ pub use future::ResponseFuture;
 pub use header_list::{MAX_REQUEST_HEADERS_BYTES, MAX_REQUEST_HEADER_NAMES};
 pub use layer::CorsLayer;
 pub use policy::OriginFuture;
+pub use reload::{ReloadHandle, ReloadableCorsLayer};
 pub use service::Cors;

@@ -42,12 +42,32 @@ use crate::policy::Policy;
 #[derive(Debug, Clone)]
 pub struct Cors<S> {
     inner: S,
-    policy: Arc<Policy>,
+    source: PolicySource,
+}
+
+/// Where a service finds its policy.
+#[derive(Debug, Clone)]
+pub(crate) enum PolicySource {
+    Fixed(Arc<Policy>),
+    Reloadable(Arc<arc_swap::ArcSwap<Policy>>),
+}
+
+impl PolicySource {
+    fn load(&self) -> Arc<Policy> {
+        match self {
+            PolicySource::Fixed(policy) => policy.clone(),
+            PolicySource::Reloadable(current) => current.load_full(),
+        }
+    }
 }
 
 impl<S> Cors<S> {
     pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
-        Cors { inner, policy }
+        Cors::with_source(inner, PolicySource::Fixed(policy))
+    }
+
+    pub(crate) fn with_source(inner: S, source: PolicySource) -> Self {
+        Cors { inner, source }
     }
 
     /// The inner service.
@@ -146,23 +166,26 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let (parts, body) = request.into_parts();
-        match plan(self.policy.evaluate(&parts, None)) {
+        // One load per request: the whole exchange follows this policy even if it is reloaded
+        // meanwhile.
+        let policy = self.source.load();
+        match plan(policy.evaluate(&parts, None)) {
             Plan::Respond(response) => ResponseFuture::ready(response),
             Plan::Call(finish) => ResponseFuture::inner(
                 self.inner.call(Request::from_parts(parts, body)),
-                self.policy.clone(),
+                policy,
                 finish,
             ),
-            Plan::Pending => match self.policy.check_origin_async(&parts) {
+            Plan::Pending => match policy.check_origin_async(&parts) {
                 Some(check) => {
                     let clone = self.inner.clone();
                     let ready = mem::replace(&mut self.inner, clone);
-                    ResponseFuture::origin(check, parts, body, ready, self.policy.clone())
+                    ResponseFuture::origin(check, parts, body, ready, policy)
                 }
                 // Unreachable: the policy only asks for a check it can start.
                 None => ResponseFuture::inner(
                     self.inner.call(Request::from_parts(parts, body)),
-                    self.policy.clone(),
+                    policy,
                     Finish::Denied,
                 ),
             },

@@ -1,0 +1,115 @@
+//! Hot reload: a layer whose policy can be swapped atomically while it serves requests.
+//!
+//! Each request loads the current policy once and uses it to the end, so every response
+//! follows one whole policy, never a mix of an old and a new one.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tower_layer::Layer;
+
+use crate::builder::CorsBuilder;
+use crate::error::ConfigError;
+use crate::layer::CorsLayer;
+use crate::policy::Policy;
+use crate::service::{Cors, PolicySource};
+
+/// A [`CorsLayer`] whose policy a [`ReloadHandle`] can replace at run time.
+///
+/// Made by [`CorsLayer::into_reloadable`]. Its services are the same [`Cors`] type as a fixed
+/// layer's; per request they pay one extra atomic load.
+#[derive(Clone)]
+pub struct ReloadableCorsLayer {
+    current: Arc<ArcSwap<Policy>>,
+}
+
+/// Replaces the policy of a [`ReloadableCorsLayer`] and of every service it made.
+///
+/// ```
+/// use tower_cors::CorsLayer;
+///
+/// let (layer, handle) = CorsLayer::builder()
+///     .allow_origins(["https://old.example.com"])
+///     .build()?
+///     .into_reloadable();
+/// // An invalid policy is refused, and the old one stays.
+/// assert!(handle.reload(CorsLayer::builder().allow_origins(["nope"])).is_err());
+/// handle.reload(CorsLayer::builder().allow_origins(["https://new.example.com"]))?;
+/// let (parts, ()) = http::Request::get("/")
+///     .header("origin", "https://new.example.com")
+///     .body(())?
+///     .into_parts();
+/// assert!(matches!(
+///     handle.current().evaluate(&parts),
+///     tower_cors::Decision::ActualAllowed { .. }
+/// ));
+/// # let _ = layer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ReloadHandle {
+    current: Arc<ArcSwap<Policy>>,
+}
+
+impl CorsLayer {
+    /// Makes this layer reloadable: returns the layer to install and the handle that swaps its
+    /// policy.
+    pub fn into_reloadable(self) -> (ReloadableCorsLayer, ReloadHandle) {
+        let current = Arc::new(ArcSwap::new(self.policy_arc()));
+        (
+            ReloadableCorsLayer {
+                current: current.clone(),
+            },
+            ReloadHandle { current },
+        )
+    }
+}
+
+impl ReloadableCorsLayer {
+    /// A fixed layer with the policy in force now (for [`CorsLayer::evaluate`]).
+    pub fn current(&self) -> CorsLayer {
+        CorsLayer::from_policy(self.current.load_full())
+    }
+}
+
+impl ReloadHandle {
+    /// Builds `builder` and, if it is valid, makes it the policy of every request that starts
+    /// from now on. Requests in flight finish with the policy they started with. On error
+    /// nothing changes.
+    pub fn reload(&self, builder: CorsBuilder) -> Result<(), ConfigError> {
+        let layer = builder.build()?;
+        self.replace(layer);
+        Ok(())
+    }
+
+    /// Makes an already built layer's policy the current one.
+    pub fn replace(&self, layer: CorsLayer) {
+        self.current.store(layer.policy_arc());
+    }
+
+    /// A fixed layer with the policy in force now.
+    pub fn current(&self) -> CorsLayer {
+        CorsLayer::from_policy(self.current.load_full())
+    }
+}
+
+impl<S> Layer<S> for ReloadableCorsLayer {
+    type Service = Cors<S>;
+
+    fn layer(&self, inner: S) -> Cors<S> {
+        Cors::with_source(inner, PolicySource::Reloadable(self.current.clone()))
+    }
+}
+
+impl fmt::Debug for ReloadableCorsLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadableCorsLayer").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ReloadHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadHandle").finish_non_exhaustive()
+    }
+}
