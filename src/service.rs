@@ -139,13 +139,13 @@ fn respond<R: Default>(status: StatusCode, headers: &CorsHeaders<'_>) -> Respons
 
 #[cfg(feature = "tracing")]
 fn log_rejection(rejection: &Rejection<'_>, preflight: bool) {
-    tracing::debug!(
-        origin = %String::from_utf8_lossy(rejection.origin().as_bytes()),
-        reason = %rejection.reason(),
-        "CORS {} refused: {}",
-        if preflight { "preflight" } else { "request" },
-        rejection.reason(),
-    );
+    let origin = String::from_utf8_lossy(rejection.origin().as_bytes());
+    let reason = rejection.reason();
+    if preflight {
+        tracing::debug!(%origin, %reason, "CORS preflight refused");
+    } else {
+        tracing::debug!(%origin, %reason, "CORS request refused: response sent without CORS headers");
+    }
 }
 
 #[cfg(not(feature = "tracing"))]
