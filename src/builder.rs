@@ -21,6 +21,14 @@ use crate::policy::{shared_value, AsyncOriginFn, CaselessSet, OriginFn, Policy, 
 
 /// The longest max-age [`CorsBuilder::max_age`] accepts: 24 hours, Firefox's cap. Chromium
 /// caps preflight caching at 2 hours whatever the server says.
+///
+/// ```
+/// use tower_cors::{CorsLayer, MAX_AGE_LIMIT};
+///
+/// assert!(CorsLayer::builder().allow_any_origin().max_age(MAX_AGE_LIMIT).build().is_ok());
+/// let too_long = MAX_AGE_LIMIT + std::time::Duration::from_secs(1);
+/// assert!(CorsLayer::builder().allow_any_origin().max_age(too_long).build().is_err());
+/// ```
 pub const MAX_AGE_LIMIT: Duration = Duration::from_secs(86_400);
 
 /// Request headers a script can never set (the Fetch standard's list), so allowing them is a
@@ -214,8 +222,9 @@ impl CorsBuilder {
         F: Fn(HeaderValue, &Parts) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = bool> + Send + 'static,
     {
-        self.origin_async
-            .push(Box::new(move |origin, parts| Box::pin(predicate(origin, parts))));
+        self.origin_async.push(Box::new(move |origin, parts| {
+            Box::pin(predicate(origin, parts))
+        }));
         self
     }
 
@@ -423,6 +432,63 @@ impl CorsBuilder {
     /// ```
     pub fn danger_allow_public_suffix_wildcards(mut self, allow: bool) -> Self {
         self.public_suffix_wildcards = allow;
+        self
+    }
+
+    /// Adds what gRPC-web and Connect clients in browsers need, on top of what is already set:
+    ///
+    /// - exposes `grpc-status`, `grpc-message` and `grpc-status-details-bin`, which carry a
+    ///   call's outcome in headers when the server answers without a body (trailers-only);
+    /// - allows the request headers `content-type` (`application/grpc-web+proto` is not a
+    ///   CORS-safelisted type), `x-grpc-web`, `x-user-agent`, `grpc-timeout`,
+    ///   `connect-protocol-version` and `connect-timeout-ms`;
+    /// - allows `POST`, and `GET` for Connect's cacheable unary calls;
+    /// - sets a max-age of 7200 s (Chromium's cap) unless one is already set, since every call
+    ///   is preceded by a preflight otherwise.
+    ///
+    /// Origins stay the caller's to list: gRPC-web is no reason to allow any origin. Put the
+    /// layer outside `tonic_web::GrpcWebLayer`, so preflights are answered before they reach
+    /// the gRPC-web translation.
+    ///
+    /// ```
+    /// use tower_cors::{CorsLayer, Decision};
+    ///
+    /// let cors = CorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .grpc_web()
+    ///     .build()?;
+    /// let (parts, ()) = http::Request::options("/grpc.health.v1.Health/Check")
+    ///     .header("origin", "https://app.example.com")
+    ///     .header("access-control-request-method", "POST")
+    ///     .header("access-control-request-headers", "content-type,x-grpc-web,x-user-agent")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let Decision::PreflightAccepted { headers, .. } = cors.evaluate(&parts) else {
+    ///     panic!("preflight refused");
+    /// };
+    /// assert_eq!(headers.get(&http::header::ACCESS_CONTROL_MAX_AGE).unwrap(), "7200");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn grpc_web(mut self) -> Self {
+        // Chromium caps preflight caching at two hours; asking for more buys nothing.
+        const CHROMIUM_MAX_AGE: Duration = Duration::from_secs(7200);
+        extend(
+            &mut self.exposed,
+            ["grpc-status", "grpc-message", "grpc-status-details-bin"],
+        );
+        extend(
+            &mut self.headers,
+            [
+                "content-type",
+                "x-grpc-web",
+                "x-user-agent",
+                "grpc-timeout",
+                "connect-protocol-version",
+                "connect-timeout-ms",
+            ],
+        );
+        extend(&mut self.methods, ["POST", "GET"]);
+        self.max_age.get_or_insert(CHROMIUM_MAX_AGE);
         self
     }
 
@@ -647,7 +713,13 @@ impl CorsBuilder {
     }
 
     /// With credentials, plain-http origins must be loopback.
-    fn check_credentialed(&self, value: &str, scheme: &str, host: &str, problems: &mut Vec<Problem>) {
+    fn check_credentialed(
+        &self,
+        value: &str,
+        scheme: &str,
+        host: &str,
+        problems: &mut Vec<Problem>,
+    ) {
         if scheme == "http" && !self.insecure_origins && !is_loopback_host(host) {
             problems.push(Problem::InsecureOriginWithCredentials {
                 value: value.to_owned(),

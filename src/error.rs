@@ -3,6 +3,20 @@
 use std::fmt;
 
 /// Which list a rejected value was passed to.
+///
+/// ```
+/// use tower_cors::{ListKind, Problem};
+///
+/// let err = tower_cors::CorsLayer::builder()
+///     .allow_any_origin()
+///     .expose_headers(["bad header"])
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(
+///     &err.problems()[0],
+///     Problem::InvalidHeaderName { list: ListKind::ExposedHeaders, value } if value == "bad header"
+/// ));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ListKind {
@@ -30,6 +44,21 @@ impl fmt::Display for ListKind {
 /// One problem found by [`CorsBuilder::build`](crate::CorsBuilder::build).
 ///
 /// Every variant that concerns a configured value carries it exactly as it was passed.
+///
+/// ```
+/// use tower_cors::Problem;
+///
+/// let err = tower_cors::CorsLayer::builder()
+///     .allow_origins(["https://*.github.io"])
+///     .allow_credentials(true)
+///     .build()
+///     .unwrap_err();
+/// for problem in err.problems() {
+///     if let Problem::PublicSuffixWildcard { value, suffix } = problem {
+///         assert_eq!((value.as_str(), suffix.as_str()), ("https://*.github.io", "github.io"));
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
@@ -102,6 +131,23 @@ pub enum Problem {
         /// The status asked for.
         status: u16,
     },
+    /// An environment variable read by [`CorsConfig::merge_env`](crate::CorsConfig::merge_env)
+    /// whose value cannot be parsed.
+    InvalidEnvironmentVariable {
+        /// The variable's full name, prefix included.
+        name: String,
+        /// Its value as set (non-UTF-8 bytes replaced).
+        value: String,
+        /// What was expected instead.
+        expected: &'static str,
+    },
+    /// An environment variable that starts with the prefix given to
+    /// [`CorsConfig::merge_env`](crate::CorsConfig::merge_env) but names no setting (a typo,
+    /// most likely).
+    UnknownEnvironmentVariable {
+        /// The variable's full name, prefix included.
+        name: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -156,6 +202,19 @@ impl fmt::Display for Problem {
             Problem::InvalidPreflightStatus { status } => {
                 write!(f, "preflight status {status} is not a success status (200-299)")
             }
+            Problem::InvalidEnvironmentVariable {
+                name,
+                value,
+                expected,
+            } => write!(
+                f,
+                "environment variable {name}={value:?} is invalid: expected {expected}"
+            ),
+            Problem::UnknownEnvironmentVariable { name } => write!(
+                f,
+                "environment variable {name} is not a CORS setting; after the prefix come only {}",
+                crate::config::ENV_SETTINGS.join(", ")
+            ),
         }
     }
 }
