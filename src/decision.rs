@@ -4,9 +4,11 @@
 //! tower service turns it into a response; tests can inspect it directly.
 
 use std::fmt;
+use std::mem;
 
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, StatusCode};
+use smallvec::SmallVec;
 
 /// `Access-Control-Allow-Private-Network` (not in the `http` crate's list).
 pub(crate) const ALLOW_PRIVATE_NETWORK: HeaderName =
@@ -18,6 +20,21 @@ pub(crate) const REQUEST_PRIVATE_NETWORK: HeaderName =
 /// The outcome of evaluating a request head against a policy.
 ///
 /// Obtained from [`CorsLayer::evaluate`](crate::CorsLayer::evaluate).
+///
+/// ```
+/// use tower_cors::{CorsLayer, Decision};
+///
+/// let cors = CorsLayer::builder().allow_origins(["https://app.example.com"]).build()?;
+/// let (parts, ()) = http::Request::get("/")
+///     .header("origin", "https://evil.example")
+///     .body(())?
+///     .into_parts();
+/// let decision = cors.evaluate(&parts);
+/// assert!(matches!(decision, Decision::ActualDenied(_)));
+/// // The inner service is still called; its response only gets `Vary: Origin`.
+/// assert_eq!(decision.headers().unwrap().vary().unwrap(), "Origin");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Decision<'a> {
@@ -77,6 +94,21 @@ impl<'a> Decision<'a> {
 }
 
 /// Why a request was refused.
+///
+/// ```
+/// use tower_cors::{CorsLayer, Reason};
+///
+/// let cors = CorsLayer::builder().allow_origins(["https://app.example.com"]).build()?;
+/// let (parts, ()) = http::Request::options("/")
+///     .header("origin", "https://app.example.com")
+///     .header("access-control-request-method", "PUT")
+///     .body(())?
+///     .into_parts();
+/// let reason = cors.evaluate(&parts).rejection().unwrap().reason();
+/// assert_eq!(reason, Reason::MethodNotAllowed(b"PUT"));
+/// assert_eq!(reason.to_string(), "method \"PUT\" not allowed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason<'a> {
@@ -124,6 +156,23 @@ impl fmt::Display for Reason<'_> {
 
 /// A refused request: the origin, the reason, and the headers the response still carries
 /// (only `Vary`).
+///
+/// ```
+/// let cors = tower_cors::CorsLayer::builder().allow_origins(["https://app.example.com"]).build()?;
+/// let (parts, ()) = http::Request::get("/")
+///     .header("origin", "https://evil.example")
+///     .body(())?
+///     .into_parts();
+/// let decision = cors.evaluate(&parts);
+/// let rejection = decision.rejection().unwrap();
+/// assert_eq!(rejection.origin(), "https://evil.example");
+/// assert_eq!(
+///     rejection.to_string(),
+///     "CORS request from origin \"https://evil.example\" refused: origin not allowed"
+/// );
+/// assert_eq!(rejection.headers().iter().count(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Rejection<'a> {
     pub(crate) origin: &'a HeaderValue,
@@ -183,7 +232,10 @@ impl VaryFlags {
         (Self::ORIGIN, "Origin"),
         (Self::METHOD, "Access-Control-Request-Method"),
         (Self::HEADERS, "Access-Control-Request-Headers"),
-        (Self::PRIVATE_NETWORK, "Access-Control-Request-Private-Network"),
+        (
+            Self::PRIVATE_NETWORK,
+            "Access-Control-Request-Private-Network",
+        ),
     ];
 
     /// The tokens joined into one `Vary` value, as the policy precomputes it.
@@ -201,6 +253,30 @@ impl VaryFlags {
 ///
 /// Borrowed from the policy's precomputed values and the request; [`apply_to`] writes them
 /// into a response's header map.
+///
+/// ```
+/// use http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS};
+///
+/// let cors = tower_cors::CorsLayer::builder()
+///     .allow_origins(["https://app.example.com"])
+///     .expose_headers(["x-request-id"])
+///     .build()?;
+/// let (parts, ()) = http::Request::get("/")
+///     .header("origin", "https://app.example.com")
+///     .body(())?
+///     .into_parts();
+/// let decision = cors.evaluate(&parts);
+/// let headers = decision.headers().unwrap();
+/// assert_eq!(headers.get(&ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "https://app.example.com");
+/// assert_eq!(headers.iter().count(), 2);
+///
+/// let mut response = http::HeaderMap::new();
+/// response.insert(ACCESS_CONTROL_EXPOSE_HEADERS, "x-secret".parse()?);
+/// headers.apply_to(&mut response);
+/// assert_eq!(response[ACCESS_CONTROL_EXPOSE_HEADERS], "x-request-id");
+/// assert_eq!(response["vary"], "Origin");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// [`apply_to`]: CorsHeaders::apply_to
 #[derive(Debug, Clone)]
@@ -221,6 +297,7 @@ pub struct CorsHeaders<'a> {
 }
 
 impl<'a> CorsHeaders<'a> {
+    #[inline]
     pub(crate) fn empty() -> Self {
         CorsHeaders {
             allow_origin: None,
@@ -241,13 +318,23 @@ impl<'a> CorsHeaders<'a> {
     pub fn iter(&self) -> impl Iterator<Item = (HeaderName, &'a HeaderValue)> + '_ {
         let singles = [
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin),
-            (header::ACCESS_CONTROL_ALLOW_CREDENTIALS, self.allow_credentials),
+            (
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                self.allow_credentials,
+            ),
             (header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods),
         ];
         let (single, echo) = match &self.allow_headers {
             AllowHeaders::None => (None, None),
             AllowHeaders::Value(v) => (Some(*v), None),
-            AllowHeaders::Echo(request) => (None, Some(request.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS).iter())),
+            AllowHeaders::Echo(request) => (
+                None,
+                Some(
+                    request
+                        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                        .iter(),
+                ),
+            ),
         };
         let allow_headers = single.into_iter().chain(echo.into_iter().flatten());
         let rest = [
@@ -283,16 +370,26 @@ impl<'a> CorsHeaders<'a> {
     /// `Access-Control-*` header already there; then sets each header (replacing), and adds the
     /// `Vary` tokens the map lacks.
     pub fn apply_to(&self, map: &mut HeaderMap) {
-        self.write(map, self.owns_cors_headers);
+        self.write(map, false);
     }
 
-    fn write(&self, map: &mut HeaderMap, strip: bool) {
-        if strip {
+    /// Writes the headers; `fresh` says the map is empty and the layer's own, so there is
+    /// nothing to remove or merge with.
+    fn write(&self, map: &mut HeaderMap, fresh: bool) {
+        if self.owns_cors_headers && !fresh {
             remove_cors_headers(map);
         }
         set(map, header::ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin);
-        set(map, header::ACCESS_CONTROL_ALLOW_CREDENTIALS, self.allow_credentials);
-        set(map, header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods);
+        set(
+            map,
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            self.allow_credentials,
+        );
+        set(
+            map,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            self.allow_methods,
+        );
         match &self.allow_headers {
             AllowHeaders::None => {}
             AllowHeaders::Value(v) => {
@@ -304,65 +401,232 @@ impl<'a> CorsHeaders<'a> {
                 }
             }
         }
-        set(map, header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers);
+        set(
+            map,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            self.expose_headers,
+        );
         set(map, header::ACCESS_CONTROL_MAX_AGE, self.max_age);
         set(map, ALLOW_PRIVATE_NETWORK, self.allow_private_network);
-        self.apply_vary(map);
+        if let Some(joined) = self.vary {
+            if fresh {
+                map.insert(header::VARY, joined.clone());
+            } else {
+                merge_vary(map, self.vary_flags, joined.clone());
+            }
+        }
     }
 
-    fn apply_vary(&self, map: &mut HeaderMap) {
-        if let Some(joined) = self.vary {
-            merge_vary(map, self.vary_flags, joined);
+    /// The headers of an actual request's response (no preflight header among them), detached
+    /// from the request and the policy; a few words, cheap to move along with the inner future.
+    #[inline(always)]
+    pub(crate) fn to_actual(&self) -> ActualHeaders {
+        debug_assert!(
+            self.allow_methods.is_none()
+                && matches!(self.allow_headers, AllowHeaders::None)
+                && self.max_age.is_none()
+                && self.allow_private_network.is_none()
+                && self.vary_flags.0 & !VaryFlags::ORIGIN == 0,
+            "preflight headers on an actual response"
+        );
+        ActualHeaders {
+            allow_origin: self.allow_origin.cloned(),
+            expose_headers: self.expose_headers.cloned(),
+            credentials: self.allow_credentials.is_some(),
+            vary_origin: self.vary.is_some(),
+            strip: self.owns_cors_headers,
         }
     }
 
     /// An owned copy, for applying after the request has been handed to the inner service.
+    /// Each value is a static or reference-counted `HeaderValue`, so copying it allocates
+    /// nothing (unless more than one echoed `Access-Control-Request-Headers` line must be kept).
     pub(crate) fn to_owned_headers(&self) -> OwnedCorsHeaders {
+        let allow_headers = match &self.allow_headers {
+            AllowHeaders::None => SmallVec::new(),
+            AllowHeaders::Value(v) => SmallVec::from_buf([(*v).clone()]),
+            AllowHeaders::Echo(request) => request
+                .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .iter()
+                .cloned()
+                .collect(),
+        };
         OwnedCorsHeaders {
-            headers: self.iter().map(|(n, v)| (n, v.clone())).collect(),
+            allow_origin: self.allow_origin.cloned(),
+            allow_credentials: self.allow_credentials.is_some(),
+            allow_methods: self.allow_methods.cloned(),
+            allow_headers,
+            expose_headers: self.expose_headers.cloned(),
+            max_age: self.max_age.cloned(),
+            allow_private_network: self.allow_private_network.is_some(),
             vary_flags: self.vary_flags,
             vary: self.vary.cloned(),
+            owns_cors_headers: self.owns_cors_headers,
         }
     }
 
     /// Applies the headers to a response whose map is empty and was built by the layer: no
     /// removal or `Vary` merge needed.
     pub(crate) fn write_fresh(&self, map: &mut HeaderMap) {
-        map.reserve(8);
-        self.write(map, false);
+        // Exactly what is needed: the usual six headers fit the smallest table (six entries),
+        // whose arrays the allocator serves from its fastest size classes; a larger one costs
+        // more to allocate than the headers cost to write.
+        let lines = match &self.allow_headers {
+            AllowHeaders::None => 0,
+            AllowHeaders::Value(_) => 1,
+            AllowHeaders::Echo(request) => request
+                .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                .iter()
+                .count(),
+        };
+        let singles = [
+            self.allow_origin,
+            self.allow_credentials,
+            self.allow_methods,
+            self.expose_headers,
+            self.max_age,
+            self.allow_private_network,
+            self.vary,
+        ];
+        map.reserve(lines + singles.iter().flatten().count());
+        self.write(map, true);
     }
 }
 
-/// [`CorsHeaders`] detached from the request and policy they borrow from.
+/// The headers of an actual request's response, ready to be moved into it: the only values
+/// that differ between requests are the origin and whether it was allowed.
+#[derive(Debug, Clone)]
+pub(crate) struct ActualHeaders {
+    allow_origin: Option<HeaderValue>,
+    expose_headers: Option<HeaderValue>,
+    /// `Access-Control-Allow-Credentials: true`.
+    credentials: bool,
+    /// `Vary: Origin` (every policy but any-origin).
+    vary_origin: bool,
+    /// Remove the inner service's `Access-Control-*` headers first (a CORS request).
+    strip: bool,
+}
+
+impl ActualHeaders {
+    /// Like [`CorsHeaders::apply_to`], moving the values into `map` (so applying twice adds
+    /// nothing the second time).
+    pub(crate) fn apply_to(&mut self, map: &mut HeaderMap) {
+        // One pass over the response's few header names answers both questions that would
+        // otherwise cost a lookup each.
+        let (mut has_cors, mut has_vary) = (false, false);
+        for name in map.keys() {
+            has_vary |= name == header::VARY;
+            has_cors |= is_cors_header(name);
+        }
+        if self.strip && has_cors {
+            remove_cors_headers(map);
+        }
+        // No `reserve`: four headers at most, so the map grows at most once either way.
+        put(
+            map,
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            self.allow_origin.take(),
+        );
+        if mem::take(&mut self.credentials) {
+            map.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        put(
+            map,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            self.expose_headers.take(),
+        );
+        if mem::take(&mut self.vary_origin) {
+            let origin = HeaderValue::from_static("Origin");
+            if has_vary {
+                merge_vary(map, VaryFlags(VaryFlags::ORIGIN), origin);
+            } else {
+                map.insert(header::VARY, origin);
+            }
+        }
+    }
+}
+
+/// [`CorsHeaders`] detached from the request and policy they borrow from, in fixed slots (no
+/// list to allocate), ready to be moved into the response.
 #[derive(Debug, Clone)]
 pub(crate) struct OwnedCorsHeaders {
-    headers: Vec<(HeaderName, HeaderValue)>,
+    allow_origin: Option<HeaderValue>,
+    /// `Access-Control-Allow-Credentials: true` (the only value it has).
+    allow_credentials: bool,
+    allow_methods: Option<HeaderValue>,
+    allow_headers: SmallVec<[HeaderValue; 1]>,
+    expose_headers: Option<HeaderValue>,
+    max_age: Option<HeaderValue>,
+    /// `Access-Control-Allow-Private-Network: true`.
+    allow_private_network: bool,
     vary_flags: VaryFlags,
     vary: Option<HeaderValue>,
+    owns_cors_headers: bool,
 }
 
 impl OwnedCorsHeaders {
-    /// Like [`CorsHeaders::apply_to`] on a CORS response.
-    pub(crate) fn apply_to(&self, map: &mut HeaderMap) {
-        remove_cors_headers(map);
-        for (name, value) in &self.headers {
-            if *name == header::ACCESS_CONTROL_ALLOW_HEADERS {
-                map.append(name, value.clone());
-            } else {
-                map.insert(name, value.clone());
+    /// Like [`CorsHeaders::apply_to`], moving the values into `map` (so applying twice adds
+    /// nothing the second time). The map grows at most once.
+    pub(crate) fn apply_to(&mut self, map: &mut HeaderMap) {
+        if self.owns_cors_headers {
+            remove_cors_headers(map);
+        }
+        let count = usize::from(self.allow_origin.is_some())
+            + usize::from(self.allow_credentials)
+            + usize::from(self.allow_methods.is_some())
+            + self.allow_headers.len()
+            + usize::from(self.expose_headers.is_some())
+            + usize::from(self.max_age.is_some())
+            + usize::from(self.allow_private_network)
+            + usize::from(self.vary.is_some());
+        map.reserve(count);
+        put(
+            map,
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            self.allow_origin.take(),
+        );
+        if mem::take(&mut self.allow_credentials) {
+            map.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+        put(
+            map,
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            self.allow_methods.take(),
+        );
+        let mut lines = mem::take(&mut self.allow_headers).into_iter();
+        if let Some(first) = lines.next() {
+            map.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, first);
+            for line in lines {
+                map.append(header::ACCESS_CONTROL_ALLOW_HEADERS, line);
             }
         }
-        if let Some(joined) = &self.vary {
+        put(
+            map,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            self.expose_headers.take(),
+        );
+        put(map, header::ACCESS_CONTROL_MAX_AGE, self.max_age.take());
+        if mem::take(&mut self.allow_private_network) {
+            map.insert(ALLOW_PRIVATE_NETWORK, HeaderValue::from_static("true"));
+        }
+        if let Some(joined) = self.vary.take() {
             merge_vary(map, self.vary_flags, joined);
         }
     }
 }
 
 /// Adds the `Vary` tokens in `flags` that `map` lacks; `joined` is all of them in one value,
-/// used as is when the map has no `Vary` yet.
-fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: &HeaderValue) {
+/// used as is when the map has no `Vary` yet (one probe of the map in that common case).
+fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: HeaderValue) {
+    // A lookup and an insert cost less than `HeaderMap::entry` in the common case (no `Vary`).
     if !map.contains_key(header::VARY) {
-        map.insert(header::VARY, joined.clone());
+        map.insert(header::VARY, joined);
         return;
     }
     let existing = map.get_all(header::VARY);
@@ -380,6 +644,12 @@ fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: &HeaderValue) {
     }
 }
 
+fn put(map: &mut HeaderMap, name: HeaderName, value: Option<HeaderValue>) {
+    if let Some(v) = value {
+        map.insert(name, v);
+    }
+}
+
 fn set(map: &mut HeaderMap, name: HeaderName, value: Option<&HeaderValue>) {
     if let Some(v) = value {
         map.insert(name, v.clone());
@@ -394,6 +664,7 @@ fn vary_has<'v>(mut values: impl Iterator<Item = &'v HeaderValue>, token: &str) 
     })
 }
 
+#[inline]
 fn is_cors_header(name: &HeaderName) -> bool {
     name.as_str().starts_with("access-control-")
 }
@@ -403,7 +674,7 @@ fn remove_cors_headers(map: &mut HeaderMap) {
     if !map.keys().any(is_cors_header) {
         return;
     }
-    let names: smallvec::SmallVec<[HeaderName; 4]> =
+    let names: SmallVec<[HeaderName; 4]> =
         map.keys().filter(|n| is_cors_header(n)).cloned().collect();
     for name in names {
         map.remove(name);

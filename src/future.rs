@@ -7,36 +7,36 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::request::Parts;
-use http::{HeaderMap, HeaderValue, Request, Response};
+use http::{Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::decision::OwnedCorsHeaders;
+use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::policy::{OriginFuture, Policy};
 use crate::service::{plan, Plan};
 
-/// How to decorate the inner service's response.
-pub(crate) enum Finish {
-    NotCors,
-    /// Allowed; holds the request's `Origin`.
-    Allowed(HeaderValue),
-    Denied,
-    PassThrough(OwnedCorsHeaders),
-}
-
-impl Finish {
-    fn apply(&self, policy: &Policy, map: &mut HeaderMap) {
-        match self {
-            Finish::NotCors => policy.not_cors_headers().apply_to(map),
-            Finish::Allowed(origin) => policy.actual_headers(origin).apply_to(map),
-            Finish::Denied => policy.denied_headers().apply_to(map),
-            Finish::PassThrough(headers) => headers.apply_to(map),
-        }
-    }
-}
-
 pin_project! {
     /// The response future of [`Cors`](crate::Cors).
+    ///
+    /// It completes in the same poll as the inner service's future (or at once, for a
+    /// preflight the layer answers), after awaiting the asynchronous origin check when one is
+    /// needed.
+    ///
+    /// ```
+    /// use tower::{service_fn, Layer, Service};
+    /// use http::{Request, Response};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let cors = tower_cors::CorsLayer::builder().allow_any_origin().build()?;
+    /// let mut svc = cors.layer(service_fn(|_req: Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+    /// }));
+    /// let future: tower_cors::ResponseFuture<_, String> = svc.call(Request::new(String::new()));
+    /// assert_eq!(future.await?.headers()["access-control-allow-origin"], "*");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<B>>,
@@ -55,11 +55,18 @@ pin_project! {
         Ready {
             response: Option<S::Response>,
         },
+        // The headers are detached from the request and the policy when the request is handed
+        // on, so the future holds neither. An actual request's are a few words; a pass-through
+        // preflight's are more, and kept apart so as not to enlarge the common case.
         Inner {
             #[pin]
             future: S::Future,
-            policy: Arc<Policy>,
-            finish: Finish,
+            finish: ActualHeaders,
+        },
+        PassThrough {
+            #[pin]
+            future: S::Future,
+            finish: OwnedCorsHeaders,
         },
         Origin {
             check: OriginFuture,
@@ -74,22 +81,36 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<B>>,
 {
-    pub(crate) fn ready(response: S::Response) -> Self {
-        ResponseFuture {
-            state: State::Ready {
+    /// Carries out a decided plan: answers, or calls `inner` with `request`.
+    #[inline]
+    pub(crate) fn start<R>(
+        plan: Plan<R>,
+        policy: &Policy,
+        inner: &mut S,
+        request: Request<B>,
+    ) -> Self
+    where
+        S: Service<Request<B>, Response = Response<R>>,
+    {
+        let state = match plan {
+            Plan::Respond(response) => State::Ready {
                 response: Some(response),
             },
-        }
-    }
-
-    pub(crate) fn inner(future: S::Future, policy: Arc<Policy>, finish: Finish) -> Self {
-        ResponseFuture {
-            state: State::Inner {
-                future,
-                policy,
+            Plan::Call(finish) => State::Inner {
+                future: inner.call(request),
                 finish,
             },
-        }
+            Plan::PassThrough(finish) => State::PassThrough {
+                future: inner.call(request),
+                finish,
+            },
+            // Unreachable: the caller starts the asynchronous check instead. Fail closed.
+            Plan::Pending => State::Inner {
+                finish: policy.denied_headers().to_actual(),
+                future: inner.call(request),
+            },
+        };
+        ResponseFuture { state }
     }
 
     pub(crate) fn origin(
@@ -136,13 +157,14 @@ where
                         .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::Inner {
-                    future,
-                    policy,
-                    finish,
-                } => {
+                StateProj::Inner { future, finish } => {
                     let mut response = ready!(future.poll(cx))?;
-                    finish.apply(policy, response.headers_mut());
+                    finish.apply_to(response.headers_mut());
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::PassThrough { future, finish } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    finish.apply_to(response.headers_mut());
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Origin {
@@ -158,24 +180,12 @@ where
                     let mut inner = inner
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let policy = policy.clone();
-                    let next = match plan(policy.evaluate(&parts, Some(allowed))) {
-                        Plan::Respond(response) => State::Ready {
-                            response: Some(response),
-                        },
-                        Plan::Call(finish) => State::Inner {
-                            future: inner.call(Request::from_parts(parts, body)),
-                            policy,
-                            finish,
-                        },
-                        // Unreachable: with an answer the policy always decides.
-                        Plan::Pending => State::Inner {
-                            future: inner.call(Request::from_parts(parts, body)),
-                            policy,
-                            finish: Finish::Denied,
-                        },
-                    };
-                    state.set(next);
+                    let policy: &Policy = policy;
+                    // With an answer, the policy always decides.
+                    let plan = plan(policy.evaluate(&parts, Some(allowed)));
+                    let request = Request::from_parts(parts, body);
+                    let next = ResponseFuture::start(plan, policy, &mut inner, request);
+                    state.set(next.state);
                 }
             }
         }

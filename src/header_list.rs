@@ -9,10 +9,37 @@ use http::HeaderValue;
 
 /// The most bytes, summed over all lines, a preflight's `Access-Control-Request-Headers` may
 /// carry. Longer lists make the preflight fail.
+///
+/// ```
+/// let cors = tower_cors::CorsLayer::builder().allow_any_origin().allow_any_header().build()?;
+/// let long = "x,".repeat(tower_cors::MAX_REQUEST_HEADERS_BYTES);
+/// let (parts, ()) = http::Request::options("/")
+///     .header("origin", "https://app.example.com")
+///     .header("access-control-request-method", "GET")
+///     .header("access-control-request-headers", long)
+///     .body(())?
+///     .into_parts();
+/// let reason = cors.evaluate(&parts).rejection().unwrap().reason();
+/// assert_eq!(reason, tower_cors::Reason::RequestHeadersTooLong);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_REQUEST_HEADERS_BYTES: usize = 8 * 1024;
 
 /// The most header names (and the most lines) a preflight's `Access-Control-Request-Headers`
 /// may carry. More make the preflight fail.
+///
+/// ```
+/// let cors = tower_cors::CorsLayer::builder().allow_any_origin().allow_any_header().build()?;
+/// let many = vec!["x-a"; tower_cors::MAX_REQUEST_HEADER_NAMES + 1].join(",");
+/// let (parts, ()) = http::Request::options("/")
+///     .header("origin", "https://app.example.com")
+///     .header("access-control-request-method", "GET")
+///     .header("access-control-request-headers", many)
+///     .body(())?
+///     .into_parts();
+/// assert!(cors.evaluate(&parts).rejection().is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const MAX_REQUEST_HEADER_NAMES: usize = 128;
 
 /// What a successful scan learned.
@@ -49,22 +76,21 @@ pub(crate) fn scan<'a>(
     }
     let mut scan = Scan::default();
     for line in lines {
-        for element in line.as_bytes().split(|&b| b == b',') {
-            let name = trim(element);
-            if name.is_empty() {
-                continue;
-            }
+        for (name, token) in (Elements {
+            bytes: line.as_bytes(),
+            at: 0,
+        }) {
             scan.names += 1;
             if scan.names > MAX_REQUEST_HEADER_NAMES {
                 return Err(ScanError::TooLong);
             }
-            if !is_token(name) {
+            if !token {
                 return Err(ScanError::Malformed(name));
             }
             if !allowed(name) {
                 return Err(ScanError::NotAllowed(name));
             }
-            if name.eq_ignore_ascii_case(b"authorization") {
+            if eq_lower(b"authorization", name) {
                 scan.authorization = true;
             }
         }
@@ -72,14 +98,96 @@ pub(crate) fn scan<'a>(
     Ok(scan)
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = s {
-        s = rest;
+/// The non-empty elements of one line, trimmed of spaces and tabs, each with whether it is a
+/// token: one pass over the bytes finds the commas, trims and checks the characters.
+struct Elements<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = (&'a [u8], bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.bytes;
+        let mut i = self.at;
+        while i < bytes.len() {
+            // One element, up to the next comma: where its name starts and ends, whether every
+            // byte between is a `tchar`, and whether a space or tab was seen since the last one.
+            let (mut start, mut end) = (None, 0);
+            let (mut token, mut space) = (true, false);
+            while let Some(&b) = bytes.get(i) {
+                match b {
+                    b',' => break,
+                    b' ' | b'\t' => space = start.is_some(),
+                    _ => {
+                        start = start.or(Some(i));
+                        token &= !space && is_tchar(b);
+                        space = false;
+                        end = i + 1;
+                    }
+                }
+                i += 1;
+            }
+            // Past the comma.
+            i += 1;
+            if let Some(start) = start {
+                self.at = i;
+                return Some((&bytes[start..end], token));
+            }
+        }
+        self.at = i;
+        None
     }
-    while let [rest @ .., b' ' | b'\t'] = s {
-        s = rest;
+}
+
+/// Whether `name` equals `lower` (already lower case) ignoring ASCII case: lengths first, then
+/// eight bytes at a time rather than byte by byte. Past eight bytes, the last word overlaps
+/// the one before it, so no byte is handled alone.
+pub(crate) fn eq_lower(lower: &[u8], name: &[u8]) -> bool {
+    let len = lower.len();
+    if len != name.len() {
+        return false;
     }
-    s
+    if len < 8 {
+        return short_word(lower) == lower_word(short_word(name));
+    }
+    let mut at = 0;
+    while at + 8 < len {
+        if word_at(lower, at) != lower_word(word_at(name, at)) {
+            return false;
+        }
+        at += 8;
+    }
+    word_at(lower, len - 8) == lower_word(word_at(name, len - 8))
+}
+
+/// The eight bytes at `at` as a little-endian word; `bytes` holds at least `at + 8`.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// Fewer than eight bytes as a little-endian word, zero-padded.
+fn short_word(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .rev()
+        .fold(0, |word, &b| (word << 8) | u64::from(b))
+}
+
+/// Lower-cases the ASCII letters among eight bytes at once (other bytes are left alone).
+fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x80 * ONES;
+    let seven = w & !HIGH;
+    // The high bit of each byte of `at_least_a` is set when its low seven bits are >= `A`, and
+    // of `past_z` when they are > `Z`; no addition carries into the next byte.
+    let at_least_a = seven + (0x80 - u64::from(b'A')) * ONES;
+    let past_z = seven + (0x80 - u64::from(b'Z') - 1) * ONES;
+    let upper = at_least_a & !past_z & !w & HIGH;
+    w | (upper >> 2)
 }
 
 /// Whether `s` is an HTTP token (RFC 9110 `tchar`s, at least one).
@@ -88,8 +196,38 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 }
 
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// Whether each byte is a `tchar`: one load per byte, since this runs on every byte of every
+/// requested name.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < table.len() {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -101,7 +239,10 @@ mod tests {
     fn map(lines: &[&[u8]]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for line in lines {
-            map.append(ACRH, HeaderValue::from_bytes(line).expect("valid header value"));
+            map.append(
+                ACRH,
+                HeaderValue::from_bytes(line).expect("valid header value"),
+            );
         }
         map
     }
@@ -110,6 +251,54 @@ mod tests {
         [&b"content-type"[..], b"x-api-key", b"authorization"]
             .iter()
             .any(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    #[test]
+    fn lower_word_matches_std_for_every_byte() {
+        for b in 0..=255u8 {
+            for shift in 0..8 {
+                let others = 0x4142_7a5a_5f5e_0040 & !(0xff << (8 * shift));
+                let w = (u64::from(b) << (8 * shift)) | others;
+                let mut want = w.to_le_bytes();
+                want.make_ascii_lowercase();
+                assert_eq!(
+                    lower_word(w),
+                    u64::from_le_bytes(want),
+                    "byte {b:#x} at {shift}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn eq_lower_table() {
+        // (lower, name, equal)
+        let cases: &[(&[u8], &[u8], bool)] = &[
+            (b"", b"", true),
+            (b"te", b"TE", true),
+            (b"te", b"tf", false),
+            (b"content-type", b"Content-Type", true),
+            (b"content-type", b"content-typf", false),
+            (b"content-type", b"dontent-type", false),
+            (b"content-type", b"content-typ", false),
+            (b"x-request-id", b"X-REQUEST-ID", true),
+            (b"authorization", b"AUTHORIZATION", true),
+            (b"authorization", b"authorizatioM", false),
+            (b"12345678", b"12345678", true),
+            (b"12345678", b"12345679", false),
+            (b"abcdefghijklmnop", b"ABCDEFGHIJKLMNOP", true),
+            (b"abcdefghijklmnop", b"ABCDEFGHIJKLMNOq", false),
+            (b"a_b^c", b"A_B^C", true),
+            (b"a_b", b"a\x7fb", false),
+        ];
+        for (lower, name, want) in cases {
+            assert_eq!(eq_lower(lower, name), *want, "{lower:?} vs {name:?}");
+            assert_eq!(
+                lower.eq_ignore_ascii_case(name),
+                *want,
+                "{lower:?} vs {name:?}"
+            );
+        }
     }
 
     #[test]
@@ -127,8 +316,14 @@ mod tests {
             (&[b"authorization"], Ok((1, true))),
             (&[b"Authorization, content-type"], Ok((2, true))),
             (&[b"x-other"], Err(ScanError::NotAllowed(b"x-other"))),
-            (&[b"content-type", b"x-other"], Err(ScanError::NotAllowed(b"x-other"))),
-            (&[b"content type"], Err(ScanError::Malformed(b"content type"))),
+            (
+                &[b"content-type", b"x-other"],
+                Err(ScanError::NotAllowed(b"x-other")),
+            ),
+            (
+                &[b"content type"],
+                Err(ScanError::Malformed(b"content type")),
+            ),
             (&[b"x-api-key;"], Err(ScanError::Malformed(b"x-api-key;"))),
             (&[b"\"quoted\""], Err(ScanError::Malformed(b"\"quoted\""))),
         ];
@@ -142,15 +337,27 @@ mod tests {
     #[test]
     fn bounds() {
         let at_limit = vec![b','; MAX_REQUEST_HEADERS_BYTES];
-        assert_eq!(scan(map(&[&at_limit]).get_all(ACRH), allow), Ok(Scan::default()));
+        assert_eq!(
+            scan(map(&[&at_limit]).get_all(ACRH), allow),
+            Ok(Scan::default())
+        );
         let over = vec![b','; MAX_REQUEST_HEADERS_BYTES + 1];
-        assert_eq!(scan(map(&[&over]).get_all(ACRH), allow), Err(ScanError::TooLong));
+        assert_eq!(
+            scan(map(&[&over]).get_all(ACRH), allow),
+            Err(ScanError::TooLong)
+        );
         let names = vec!["content-type"; MAX_REQUEST_HEADER_NAMES].join(",");
         assert!(scan(map(&[names.as_bytes()]).get_all(ACRH), allow).is_ok());
         let names = vec!["content-type"; MAX_REQUEST_HEADER_NAMES + 1].join(",");
-        assert_eq!(scan(map(&[names.as_bytes()]).get_all(ACRH), allow), Err(ScanError::TooLong));
+        assert_eq!(
+            scan(map(&[names.as_bytes()]).get_all(ACRH), allow),
+            Err(ScanError::TooLong)
+        );
         let many_lines: Vec<&[u8]> = vec![b"content-type"; MAX_REQUEST_HEADER_NAMES + 1];
-        assert_eq!(scan(map(&many_lines).get_all(ACRH), allow), Err(ScanError::TooLong));
+        assert_eq!(
+            scan(map(&many_lines).get_all(ACRH), allow),
+            Err(ScanError::TooLong)
+        );
         // A huge list is refused before its first element is looked at.
         let huge = vec![b'a'; 1 << 20];
         let mut calls = 0;

@@ -6,20 +6,21 @@
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use smallvec::SmallVec;
 
 use crate::decision::{
     AllowHeaders, CorsHeaders, Decision, Reason, Rejection, VaryFlags, REQUEST_PRIVATE_NETWORK,
 };
-use crate::header_list::{self, ScanError};
+use crate::header_list::{self, eq_lower, ScanError};
 use crate::origin::OriginMatcher;
 
 /// A synchronous origin predicate.
@@ -30,44 +31,59 @@ pub(crate) type BoolFuture = Pin<Box<dyn Future<Output = bool> + Send>>;
 pub(crate) type AsyncOriginFn = Box<dyn Fn(HeaderValue, &Parts) -> BoolFuture + Send + Sync>;
 
 /// A set of header names compared ASCII-case-insensitively, stored in lower case.
+///
+/// The usual handful of allowed headers is scanned (lengths are compared first, so most
+/// misses cost one comparison each), which beats hashing a name; larger sets are hashed.
 #[derive(Default)]
 pub(crate) struct CaselessSet {
-    table: HashTable<Box<[u8]>>,
+    names: Vec<Box<[u8]>>,
+    /// Indexes into `names`, by caseless hash; used past [`CaselessSet::SCAN_UP_TO`] names.
+    table: HashTable<usize>,
     hasher: RandomState,
 }
 
 impl CaselessSet {
+    const SCAN_UP_TO: usize = 8;
+
     pub(crate) fn insert(&mut self, name: &str) {
-        let lower = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
-        let hash = self.hash(&lower);
-        if self.table.find(hash, |n| **n == *lower).is_none() {
-            let hasher = &self.hasher;
-            self.table
-                .insert_unique(hash, lower, |n| caseless_hash(hasher, n));
+        if self.contains(name.as_bytes()) {
+            return;
         }
+        let lower = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        let hash = caseless_hash(&self.hasher, &lower);
+        let (names, hasher) = (&self.names, &self.hasher);
+        self.table
+            .insert_unique(hash, names.len(), |&i| caseless_hash(hasher, &names[i]));
+        self.names.push(lower);
     }
 
     pub(crate) fn contains(&self, name: &[u8]) -> bool {
-        let hash = self.hash(name);
+        if self.names.len() <= Self::SCAN_UP_TO {
+            return self.names.iter().any(|n| eq_lower(n, name));
+        }
+        let hash = caseless_hash(&self.hasher, name);
         self.table
-            .find(hash, |n| n.eq_ignore_ascii_case(name))
+            .find(hash, |&i| eq_lower(&self.names[i], name))
             .is_some()
-    }
-
-    fn hash(&self, name: &[u8]) -> u64 {
-        caseless_hash(&self.hasher, name)
     }
 }
 
+/// A hash under which names equal ignoring ASCII case collide: each byte is ORed with `0x20`,
+/// which maps an upper-case letter onto its lower case (and leaves the two equal otherwise),
+/// eight bytes at a time.
 fn caseless_hash(hasher: &RandomState, name: &[u8]) -> u64 {
+    const CASE_BITS: u64 = 0x2020_2020_2020_2020;
     let mut h = hasher.build_hasher();
-    let mut buf = [0u8; 32];
-    for chunk in name.chunks(buf.len()) {
-        let lower = &mut buf[..chunk.len()];
-        lower.copy_from_slice(chunk);
-        lower.make_ascii_lowercase();
-        h.write(lower);
+    let mut words = name.chunks_exact(8);
+    for word in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        h.write_u64(u64::from_le_bytes(bytes) | CASE_BITS);
     }
+    let rest = words.remainder();
+    let mut bytes = [0u8; 8];
+    bytes[..rest.len()].copy_from_slice(rest);
+    h.write_u64(u64::from_le_bytes(bytes) | CASE_BITS);
     h.write_usize(name.len());
     h.finish()
 }
@@ -104,32 +120,135 @@ pub(crate) struct Policy {
     pub(crate) values: Precomputed,
 }
 
-/// Makes a header value from a string built at build time, shared so that every clone per
-/// request is a reference-count increment, never an allocation.
+/// Makes a header value from a string built at build time, so that every copy made per request
+/// is a pointer copy: never an allocation, and not even a reference-count update.
+///
+/// A reference-counted value would cost two atomic read-modify-writes per response (copy and
+/// drop), on a counter that every core serving requests shares. So values are interned with a
+/// `'static` lifetime instead: each distinct value is stored once for the life of the process,
+/// however many policies (or reloads) use it. Past [`INTERN_LIMIT`] bytes in all, values are
+/// reference-counted instead, so that building policies from ever-new values cannot grow
+/// memory without bound.
 pub(crate) fn shared_value(s: String) -> HeaderValue {
-    let value = HeaderValue::from_maybe_shared(Bytes::from(s))
-        .unwrap_or_else(|_| HeaderValue::from_static(""));
-    // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it now.
-    drop(value.clone());
-    value
+    let bytes = match intern(s) {
+        Ok(interned) => Bytes::from_static(interned.as_bytes()),
+        Err(s) => {
+            let bytes = Bytes::from(s);
+            // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it
+            // now rather than on the first request.
+            drop(bytes.clone());
+            bytes
+        }
+    };
+    HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The most bytes [`shared_value`] interns over the life of the process.
+const INTERN_LIMIT: usize = 64 * 1024;
+
+/// Returns the interned copy of `s`, interning it if there is room.
+fn intern(s: String) -> Result<&'static str, String> {
+    static INTERNED: Mutex<(Vec<&'static str>, usize)> = Mutex::new((Vec::new(), 0));
+    let mut guard = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
+    let (values, total) = &mut *guard;
+    if let Some(found) = values.iter().find(|v| **v == s) {
+        return Ok(found);
+    }
+    if *total + s.len() > INTERN_LIMIT {
+        return Err(s);
+    }
+    *total += s.len();
+    let interned: &'static str = Box::leak(s.into_boxed_str());
+    values.push(interned);
+    Ok(interned)
+}
+
+/// What [`Policy::evaluate`] reads from a request: the method, the headers, and the whole head
+/// for the origin predicates.
+///
+/// The service evaluates a `Request` where it stands, because taking its head out and putting
+/// it back costs more than the rest of the decision; predicates take a `Parts`, so a policy
+/// with synchronous predicates is evaluated on one (see [`Policy::needs_parts`]).
+pub(crate) trait RequestHead {
+    fn method(&self) -> &Method;
+    fn headers(&self) -> &HeaderMap;
+    /// The head for the predicates; `None` for a `Request`.
+    fn parts(&self) -> Option<&Parts>;
+}
+
+impl RequestHead for Parts {
+    fn method(&self) -> &Method {
+        &self.method
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        Some(self)
+    }
+}
+
+impl<B> RequestHead for Request<B> {
+    fn method(&self) -> &Method {
+        self.method()
+    }
+
+    fn headers(&self) -> &HeaderMap {
+        self.headers()
+    }
+
+    fn parts(&self) -> Option<&Parts> {
+        None
+    }
+}
+
+/// Up to this many header names, [`first`] compares names rather than hashing one.
+const SCAN_HEADERS_UP_TO: usize = 32;
+
+/// The first value of a request header.
+///
+/// The map hashes a name a byte at a time, each byte a multiply in one dependency chain (for a
+/// standard name, its 16-byte tag), which takes longer than comparing the name with each of the
+/// dozen or two a browser's request carries: standard names compare as a one-byte tag, custom
+/// ones by length first. Past [`SCAN_HEADERS_UP_TO`] names the map's own lookup is used, so
+/// the cost stays bounded whatever the request.
+fn first<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
+    if headers.keys_len() > SCAN_HEADERS_UP_TO {
+        return headers.get(name);
+    }
+    headers
+        .iter()
+        .find(|(candidate, _)| *candidate == name)
+        .map(|(_, value)| value)
 }
 
 impl Policy {
+    /// Whether [`evaluate`](Self::evaluate) needs a `Parts` (rather than a `Request`): when
+    /// synchronous origin predicates may have to be asked.
+    pub(crate) fn needs_parts(&self) -> bool {
+        !self.origin_fns.is_empty()
+    }
+
     /// Decides what to do with a request head. `origin_answer` is the asynchronous predicate's
-    /// verdict, once known.
-    pub(crate) fn evaluate<'a>(
+    /// verdict, once known. A head without `Parts` must only be given when
+    /// [`needs_parts`](Self::needs_parts) is false.
+    #[inline]
+    pub(crate) fn evaluate<'a, H: RequestHead>(
         &'a self,
-        parts: &'a Parts,
+        head: &'a H,
         origin_answer: Option<bool>,
     ) -> Decision<'a> {
-        let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        let headers = head.headers();
+        let Some(origin) = first(headers, &header::ORIGIN) else {
             return Decision::NotCors {
                 headers: self.not_cors_headers(),
             };
         };
         let allowed = if self.any_origin
             || self.origins.matches(origin.as_bytes())
-            || self.origin_fns.iter().any(|f| f(origin, parts))
+            || (self.needs_parts() && self.ask_predicates(origin, head))
         {
             true
         } else if let Some(answer) = origin_answer {
@@ -139,10 +258,13 @@ impl Policy {
         } else {
             false
         };
-        let preflight =
-            parts.method == Method::OPTIONS && parts.headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        if preflight {
-            self.preflight(parts, origin, allowed)
+        let requested_method = if head.method() == Method::OPTIONS {
+            first(headers, &header::ACCESS_CONTROL_REQUEST_METHOD)
+        } else {
+            None
+        };
+        if let Some(method) = requested_method {
+            self.preflight(headers, origin, method, allowed)
         } else if allowed {
             Decision::ActualAllowed {
                 headers: self.actual_headers(origin),
@@ -156,10 +278,20 @@ impl Policy {
         }
     }
 
+    fn ask_predicates<H: RequestHead>(&self, origin: &HeaderValue, head: &H) -> bool {
+        debug_assert!(
+            head.parts().is_some(),
+            "predicates need the request's Parts"
+        );
+        head.parts()
+            .is_some_and(|parts| self.origin_fns.iter().any(|f| f(origin, parts)))
+    }
+
     fn preflight<'a>(
         &'a self,
-        parts: &'a Parts,
+        headers: &'a HeaderMap,
         origin: &'a HeaderValue,
+        method: &'a HeaderValue,
         origin_allowed: bool,
     ) -> Decision<'a> {
         let reject = |reason| {
@@ -176,16 +308,11 @@ impl Policy {
         if !origin_allowed {
             return reject(Reason::OriginNotAllowed);
         }
-        let private_network = parts
-            .headers
-            .get(REQUEST_PRIVATE_NETWORK)
+        let private_network = first(headers, &REQUEST_PRIVATE_NETWORK)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
         if private_network && !self.private_network {
             return reject(Reason::PrivateNetworkNotAllowed);
         }
-        let Some(method) = parts.headers.get(header::ACCESS_CONTROL_REQUEST_METHOD) else {
-            return reject(Reason::MethodNotAllowed(b""));
-        };
         let m = method.as_bytes();
         let method_ok = header_list::is_token(m)
             && (matches!(m, b"GET" | b"HEAD" | b"POST")
@@ -194,10 +321,9 @@ impl Policy {
         if !method_ok {
             return reject(Reason::MethodNotAllowed(m));
         }
-        let requested = parts.headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
-        let has_requested = parts
-            .headers
-            .contains_key(header::ACCESS_CONTROL_REQUEST_HEADERS);
+        let requested = headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
+        // One lookup: `GetAll` remembers where the lines are.
+        let has_requested = requested.iter().next().is_some();
         let mut authorization = false;
         if has_requested {
             let scan = header_list::scan(requested, |name| {
@@ -220,7 +346,7 @@ impl Policy {
             AllowHeaders::None
         } else if self.any_header {
             if self.credentials {
-                AllowHeaders::Echo(&parts.headers)
+                AllowHeaders::Echo(headers)
             } else if authorization {
                 AllowHeaders::Value(&v.star_authorization)
             } else {
@@ -249,6 +375,7 @@ impl Policy {
         }
     }
 
+    #[inline]
     fn allow_origin_value<'a>(&'a self, origin: &'a HeaderValue) -> &'a HeaderValue {
         if self.any_origin {
             &self.values.star
@@ -258,6 +385,7 @@ impl Policy {
     }
 
     /// The headers for an actual request from an allowed origin.
+    #[inline]
     pub(crate) fn actual_headers<'a>(&'a self, origin: &'a HeaderValue) -> CorsHeaders<'a> {
         CorsHeaders {
             allow_origin: Some(self.allow_origin_value(origin)),
@@ -268,11 +396,13 @@ impl Policy {
     }
 
     /// The headers for an actual request from an origin that is not allowed.
+    #[inline]
     pub(crate) fn denied_headers(&self) -> CorsHeaders<'_> {
         self.vary_origin_headers()
     }
 
     /// The headers for a request without `Origin`.
+    #[inline]
     pub(crate) fn not_cors_headers(&self) -> CorsHeaders<'_> {
         if self.any_origin {
             CorsHeaders {
@@ -289,6 +419,7 @@ impl Policy {
         }
     }
 
+    #[inline]
     fn vary_origin_headers(&self) -> CorsHeaders<'_> {
         if self.any_origin {
             CorsHeaders::empty()
@@ -319,6 +450,22 @@ impl Policy {
 
 /// The asynchronous origin check in progress: resolves to whether any predicate allowed the
 /// origin. Predicates are awaited in the order they were added; the first `true` wins.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let cors = tower_cors::CorsLayer::builder()
+///     .allow_origin_async(|origin, _| async move { origin.as_bytes().ends_with(b".example.com") })
+///     .build()?;
+/// let (parts, ()) = http::Request::get("/")
+///     .header("origin", "https://a.example.com")
+///     .body(())?
+///     .into_parts();
+/// let check: tower_cors::OriginFuture = cors.check_origin_async(&parts).unwrap();
+/// assert!(check.await);
+/// # Ok(())
+/// # }
+/// ```
 pub struct OriginFuture {
     futures: SmallVec<[BoolFuture; 1]>,
 }
@@ -348,5 +495,41 @@ impl Future for OriginFuture {
             }
         }
         Poll::Ready(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caseless_set_small_and_hashed() {
+        for size in [3, 40] {
+            let mut set = CaselessSet::default();
+            for i in 0..size {
+                set.insert(&format!("X-Header-{i}"));
+            }
+            set.insert("Content-Type");
+            // (name, in the set)
+            let cases: &[(&[u8], bool)] = &[
+                (b"content-type", true),
+                (b"CONTENT-TYPE", true),
+                (b"x-header-2", true),
+                (b"X-HEADER-2", true),
+                (b"x-header-", false),
+                (b"x-header-2x", false),
+                (b"content_type", false),
+                (b"content-typ\xc5", false),
+                (b"", false),
+            ];
+            for (name, want) in cases {
+                assert_eq!(
+                    set.contains(name),
+                    *want,
+                    "{size}: {:?}",
+                    String::from_utf8_lossy(name)
+                );
+            }
+        }
     }
 }

@@ -19,6 +19,22 @@ use crate::service::{Cors, PolicySource};
 ///
 /// Made by [`CorsLayer::into_reloadable`]. Its services are the same [`Cors`] type as a fixed
 /// layer's; per request they pay one extra atomic load.
+///
+/// ```
+/// use tower::{service_fn, Layer};
+/// use http::{Request, Response};
+///
+/// let (layer, handle) = tower_cors::CorsLayer::builder()
+///     .allow_origins(["https://app.example.com"])
+///     .build()?
+///     .into_reloadable();
+/// let svc = layer.layer(service_fn(|_req: Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+/// }));
+/// handle.reload(tower_cors::CorsLayer::builder().allow_any_origin())?;
+/// # let _ = (svc, layer.current());
+/// # Ok::<(), tower_cors::ConfigError>(())
+/// ```
 #[derive(Clone)]
 pub struct ReloadableCorsLayer {
     current: Arc<ArcSwap<Policy>>,
@@ -104,7 +120,8 @@ impl<S> Layer<S> for ReloadableCorsLayer {
 
 impl fmt::Debug for ReloadableCorsLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReloadableCorsLayer").finish_non_exhaustive()
+        f.debug_struct("ReloadableCorsLayer")
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,11 +5,13 @@ use std::mem;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
+use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::decision::{CorsHeaders, Decision, Rejection};
-use crate::future::{Finish, ResponseFuture};
+use crate::future::ResponseFuture;
 use crate::policy::Policy;
 
 /// A service wrapped by a [`CorsLayer`](crate::CorsLayer).
@@ -53,10 +55,29 @@ pub(crate) enum PolicySource {
 }
 
 impl PolicySource {
-    fn load(&self) -> Arc<Policy> {
+    /// The policy for one request, borrowed: a fixed policy's reference count is not touched,
+    /// and arc-swap's guard avoids it too in the common case.
+    fn load(&self) -> LoadedPolicy<'_> {
         match self {
-            PolicySource::Fixed(policy) => policy.clone(),
-            PolicySource::Reloadable(current) => current.load_full(),
+            PolicySource::Fixed(policy) => LoadedPolicy::Fixed(policy),
+            PolicySource::Reloadable(current) => LoadedPolicy::Current(current.load()),
+        }
+    }
+}
+
+/// A policy borrowed for one request.
+enum LoadedPolicy<'a> {
+    Fixed(&'a Arc<Policy>),
+    Current(arc_swap::Guard<Arc<Policy>>),
+}
+
+impl std::ops::Deref for LoadedPolicy<'_> {
+    type Target = Arc<Policy>;
+
+    fn deref(&self) -> &Arc<Policy> {
+        match self {
+            LoadedPolicy::Fixed(policy) => policy,
+            LoadedPolicy::Current(guard) => guard,
         }
     }
 }
@@ -71,6 +92,17 @@ impl<S> Cors<S> {
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// use tower::Layer;
+    ///
+    /// let cors = tower_cors::CorsLayer::builder().allow_any_origin().build()?;
+    /// let mut svc = cors.layer(42);
+    /// assert_eq!(*svc.get_ref(), 42);
+    /// *svc.get_mut() += 1;
+    /// assert_eq!(svc.into_inner(), 43);
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
@@ -95,21 +127,25 @@ impl std::fmt::Debug for Policy {
 /// What to do with a request once its decision is known, detached from the borrows of the
 /// decision so the request can move on.
 pub(crate) enum Plan<R> {
+    /// Answer without calling the inner service.
     Respond(Response<R>),
-    Call(Finish),
+    /// Call the inner service and add these headers to its response.
+    Call(ActualHeaders),
+    /// Call the inner service with an accepted preflight and add these headers.
+    PassThrough(OwnedCorsHeaders),
+    /// Await the asynchronous origin check first.
     Pending,
 }
 
+#[inline(always)]
 pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
     match decision {
-        Decision::NotCors { .. } => Plan::Call(Finish::NotCors),
-        Decision::ActualAllowed { headers } => match headers.allow_origin {
-            Some(origin) => Plan::Call(Finish::Allowed(origin.clone())),
-            None => Plan::Call(Finish::Denied),
-        },
+        Decision::NotCors { headers } | Decision::ActualAllowed { headers } => {
+            Plan::Call(headers.to_actual())
+        }
         Decision::ActualDenied(rejection) => {
             log_rejection(&rejection, false);
-            Plan::Call(Finish::Denied)
+            Plan::Call(rejection.headers().to_actual())
         }
         Decision::PreflightAccepted {
             headers,
@@ -117,7 +153,7 @@ pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
             pass_through,
         } => {
             if pass_through {
-                Plan::Call(Finish::PassThrough(headers.to_owned_headers()))
+                Plan::PassThrough(headers.to_owned_headers())
             } else {
                 Plan::Respond(respond(status, &headers))
             }
@@ -139,6 +175,10 @@ fn respond<R: Default>(status: StatusCode, headers: &CorsHeaders<'_>) -> Respons
 
 #[cfg(feature = "tracing")]
 fn log_rejection(rejection: &Rejection<'_>, preflight: bool) {
+    // Checked first so that, with no subscriber listening, a refusal costs no UTF-8 check.
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
     let origin = String::from_utf8_lossy(rejection.origin().as_bytes());
     let reason = rejection.reason();
     if preflight {
@@ -165,30 +205,54 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let (parts, body) = request.into_parts();
         // One load per request: the whole exchange follows this policy even if it is reloaded
-        // meanwhile.
+        // meanwhile. The decision is carried out with owned headers, so the policy is only
+        // borrowed (a reference count is taken only to await an asynchronous origin check).
         let policy = self.source.load();
-        match plan(policy.evaluate(&parts, None)) {
-            Plan::Respond(response) => ResponseFuture::ready(response),
-            Plan::Call(finish) => ResponseFuture::inner(
-                self.inner.call(Request::from_parts(parts, body)),
-                policy,
-                finish,
-            ),
-            Plan::Pending => match policy.check_origin_async(&parts) {
-                Some(check) => {
-                    let clone = self.inner.clone();
-                    let ready = mem::replace(&mut self.inner, clone);
-                    ResponseFuture::origin(check, parts, body, ready, policy)
+        if policy.needs_parts() {
+            let (parts, body) = request.into_parts();
+            return match plan(policy.evaluate(&parts, None)) {
+                Plan::Pending => await_origin(&mut self.inner, &policy, parts, body),
+                plan => {
+                    let request = Request::from_parts(parts, body);
+                    ResponseFuture::start(plan, &policy, &mut self.inner, request)
                 }
-                // Unreachable: the policy only asks for a check it can start.
-                None => ResponseFuture::inner(
-                    self.inner.call(Request::from_parts(parts, body)),
-                    policy,
-                    Finish::Denied,
-                ),
-            },
+            };
+        }
+        // Decided on the request where it stands: taking its head apart and putting it back
+        // would cost more than the decision.
+        match plan(policy.evaluate(&request, None)) {
+            Plan::Pending => {
+                let (parts, body) = request.into_parts();
+                await_origin(&mut self.inner, &policy, parts, body)
+            }
+            plan => ResponseFuture::start(plan, &policy, &mut self.inner, request),
+        }
+    }
+}
+
+/// Starts the asynchronous origin check. The service that was polled ready goes into the
+/// future, to be called once the answer is in, and a clone takes its place.
+fn await_origin<S, B, R>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    parts: Parts,
+    body: B,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    match policy.check_origin_async(&parts) {
+        Some(check) => {
+            let clone = inner.clone();
+            let ready = mem::replace(inner, clone);
+            ResponseFuture::origin(check, parts, body, ready, Arc::clone(policy))
+        }
+        // Unreachable: the policy only asks for a check it can start. Fail closed.
+        None => {
+            let plan = Plan::Call(policy.denied_headers().to_actual());
+            ResponseFuture::start(plan, policy, inner, Request::from_parts(parts, body))
         }
     }
 }

@@ -11,6 +11,9 @@ use smallvec::SmallVec;
 use super::parse::split_request_origin;
 use super::pattern::{Pattern, PortSpec};
 
+/// The longest host a pattern matches: the longest DNS name, as the builder allows it.
+const MAX_HOST_LEN: usize = 253;
+
 /// Patterns that share a scheme and host, with every port they accept.
 #[derive(Debug)]
 struct HostEntry {
@@ -74,15 +77,26 @@ impl OriginMatcher {
         let Some(parts) = split_request_origin(origin) else {
             return false;
         };
-        // A pattern never matches a host a browser could not have sent (upper case, spaces).
-        if !parts
-            .host
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.[]:".contains(&b))
+        // No browser sends a host longer than a DNS name. Refusing one also bounds the suffix
+        // probes below, each of which hashes the rest of the host: unbounded, a hostile
+        // `Origin` of many short labels cost time quadratic in its length.
+        if parts.host.len() > MAX_HOST_LEN {
+            return false;
+        }
+        // A pattern never matches a host a browser could not have sent (upper case, spaces,
+        // brackets outside an IPv6 address). A bracketed host only ever matches byte-exactly a
+        // configured, canonical IPv6 address, so it needs no check here.
+        if !parts.host.starts_with('[')
+            && !parts
+                .host
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
         {
             return false;
         }
-        if !self.any_port.is_empty() && self.lookup(&self.any_port, parts.scheme, parts.host, parts.port) {
+        if !self.any_port.is_empty()
+            && self.lookup(&self.any_port, parts.scheme, parts.host, parts.port)
+        {
             return true;
         }
         if self.subdomains.is_empty() || parts.host.starts_with('[') {
@@ -111,6 +125,8 @@ impl OriginMatcher {
         host: &str,
         port: super::parse::Port<'_>,
     ) -> bool {
+        #[cfg(test)]
+        tests::PROBES.with(|n| n.set(n.get() + 1));
         let hash = key_hash(&self.hasher, scheme, host);
         table
             .find(hash, |e| *e.scheme == *scheme && *e.host == *host)
@@ -130,6 +146,35 @@ fn key_hash(hasher: &RandomState, scheme: &str, host: &str) -> u64 {
 mod tests {
     use super::super::pattern::parse_pattern;
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Table probes made by this thread's matchers: the operation count of a lookup.
+        pub(super) static PROBES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Matches and counts the table probes it took.
+    fn probes(m: &OriginMatcher, origin: &str) -> (bool, usize) {
+        PROBES.with(|n| n.set(0));
+        let got = m.matches(origin.as_bytes());
+        (got, PROBES.with(Cell::get))
+    }
+
+    #[test]
+    fn probes_are_bounded_by_the_longest_dns_name() {
+        let m = matcher(&["https://*.example.com", "http://localhost:*"]);
+        // 121 one-letter labels before `example.com`: a 253-byte host, the longest allowed.
+        let longest = format!("https://{}example.com", "a.".repeat(121));
+        let (got, n) = probes(&m, &longest);
+        assert!(got);
+        assert!(n <= 128, "{n} probes");
+        // Regression: a 10 KB host of short labels took 5 000 probes, each hashing the rest of
+        // the host (25 MB in all); it is refused before the first probe.
+        let hostile = format!("https://{}example.com", "a.".repeat(5_000));
+        assert_eq!(probes(&m, &hostile), (false, 0));
+        let one_over = format!("https://{}example.com", "a.".repeat(122));
+        assert_eq!(probes(&m, &one_over), (false, 0));
+    }
 
     fn matcher(items: &[&str]) -> OriginMatcher {
         let mut m = OriginMatcher::default();
@@ -148,11 +193,31 @@ mod tests {
         // (configured, origin, matches)
         let cases: &[(&[&str], &str, bool)] = &[
             // Regression to keep: listing two origins must not allow their concatenations.
-            (&["https://foo.com", "https://bar.com"], "https://foo.com", true),
-            (&["https://foo.com", "https://bar.com"], "https://bar.com", true),
-            (&["https://foo.com", "https://bar.com"], "https://barfoo.com", false),
-            (&["https://foo.com", "https://bar.com"], "https://foobar.com", false),
-            (&["https://foo.com", "https://bar.com"], "https://foo.com.bar.com", false),
+            (
+                &["https://foo.com", "https://bar.com"],
+                "https://foo.com",
+                true,
+            ),
+            (
+                &["https://foo.com", "https://bar.com"],
+                "https://bar.com",
+                true,
+            ),
+            (
+                &["https://foo.com", "https://bar.com"],
+                "https://barfoo.com",
+                false,
+            ),
+            (
+                &["https://foo.com", "https://bar.com"],
+                "https://foobar.com",
+                false,
+            ),
+            (
+                &["https://foo.com", "https://bar.com"],
+                "https://foo.com.bar.com",
+                false,
+            ),
             (&["https://example.com"], "HTTPS://EXAMPLE.COM", false),
             (&["https://example.com"], "https://example.com/", false),
             (&["https://example.com"], "https://example.com:443", false),
@@ -162,18 +227,46 @@ mod tests {
             (&["https://*.example.com"], "https://a.b.example.com", true),
             (&["https://*.example.com"], "https://example.com", false),
             (&["https://*.example.com"], "https://evilexample.com", false),
-            (&["https://*.example.com"], "https://a.evilexample.com", false),
-            (&["https://*.example.com"], "https://example.com.evil", false),
-            (&["https://*.example.com"], "https://a.example.com.evil", false),
+            (
+                &["https://*.example.com"],
+                "https://a.evilexample.com",
+                false,
+            ),
+            (
+                &["https://*.example.com"],
+                "https://example.com.evil",
+                false,
+            ),
+            (
+                &["https://*.example.com"],
+                "https://a.example.com.evil",
+                false,
+            ),
             (&["https://*.example.com"], "http://a.example.com", false),
-            (&["https://*.example.com"], "https://a.example.com:8443", false),
+            (
+                &["https://*.example.com"],
+                "https://a.example.com:8443",
+                false,
+            ),
             (&["https://*.example.com"], "https://.example.com", false),
             (&["https://*.example.com"], "https://a..example.com", false),
             (&["https://*.example.com"], "https://A.example.com", false),
             (&["https://*.example.com"], "https://a.example.com/", false),
-            (&["https://*.example.com:8443"], "https://a.example.com:8443", true),
-            (&["https://*.example.com:8443"], "https://a.example.com", false),
-            (&["https://*.example.com:*"], "https://a.example.com:1", true),
+            (
+                &["https://*.example.com:8443"],
+                "https://a.example.com:8443",
+                true,
+            ),
+            (
+                &["https://*.example.com:8443"],
+                "https://a.example.com",
+                false,
+            ),
+            (
+                &["https://*.example.com:*"],
+                "https://a.example.com:1",
+                true,
+            ),
             (&["https://*.example.com:*"], "https://a.example.com", true),
             (&["https://*.example.com:*"], "https://example.com:1", false),
             (&["http://localhost:*"], "http://localhost", true),
@@ -183,9 +276,37 @@ mod tests {
             (&["http://localhost:*"], "https://localhost:3000", false),
             (&["http://[::1]:*"], "http://[::1]:9090", true),
             (&["http://*.localhost:*"], "http://app.localhost:5173", true),
-            (&["https://*.example.com", "https://*.example.com:8443"], "https://a.example.com:8443", true),
-            (&["https://*.example.com", "https://*.example.com:8443"], "https://a.example.com", true),
-            (&["https://*.example.com"], "https://a.example.com\u{0}", false),
+            (
+                &["https://*.example.com", "https://*.example.com:8443"],
+                "https://a.example.com:8443",
+                true,
+            ),
+            (
+                &["https://*.example.com", "https://*.example.com:8443"],
+                "https://a.example.com",
+                true,
+            ),
+            (
+                &["https://*.example.com"],
+                "https://a.example.com\u{0}",
+                false,
+            ),
+            // Regressions (found by the browser-model property test): hosts and ports no
+            // browser sends never match a pattern.
+            (&["https://*.example.com"], "https://a[.example.com", false),
+            (&["https://*.example.com"], "https://a].example.com", false),
+            (&["https://*.example.com"], "https://a:b.example.com", false),
+            (
+                &["https://*.example.com:*"],
+                "https://a.example.com:443",
+                false,
+            ),
+            (&["http://localhost:*"], "http://localhost:80", false),
+            (&["http://localhost:*"], "http://localhost:080", false),
+            (&["http://localhost:*"], "http://localhost:0", false),
+            (&["http://localhost:*"], "http://localhost:65536", false),
+            (&["http://localhost:*"], "http://localhost:65535", true),
+            (&["http://[::1]:*"], "http://[::1]:080", false),
         ];
         for (configured, origin, want) in cases {
             let got = matcher(configured).matches(origin.as_bytes());
@@ -198,7 +319,9 @@ mod tests {
         let mut m = OriginMatcher::default();
         for i in 0..10_000 {
             m.add_exact(&format!("https://app{i}.example.com"));
-            m.add_pattern(parse_pattern(&format!("https://*.tenant{i}.example.net")).expect("valid"));
+            m.add_pattern(
+                parse_pattern(&format!("https://*.tenant{i}.example.net")).expect("valid"),
+            );
         }
         assert!(m.matches(b"https://app9999.example.com"));
         assert!(m.matches(b"https://x.tenant4242.example.net"));

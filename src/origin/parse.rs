@@ -45,7 +45,9 @@ pub(crate) fn split_request_origin(value: &[u8]) -> Option<Parts<'_>> {
     let (host, port) = split_host_port(rest)?;
     let port = match port {
         None => Port::Default,
-        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => Port::Explicit(p),
+        // Only a port as browsers serialize it, so that `:*` never matches `:080`, `:0` or the
+        // scheme's default port.
+        Some(p) if check_port(scheme, p).is_ok() => Port::Explicit(p),
         Some(_) => return None,
     };
     Some(Parts { scheme, host, port })
@@ -301,7 +303,10 @@ mod tests {
             ("http://x:", Err("its port is empty")),
             ("http://x:0", Err("its port is 0")),
             ("http://x:65536", Err("its port is over 65535")),
-            ("http://x:99999999999999999999", Err("its port is over 65535")),
+            (
+                "http://x:99999999999999999999",
+                Err("its port is over 65535"),
+            ),
             ("http://x:080", Err("its port has a leading zero")),
             ("http://x:8a", Err("its port is not a number")),
             ("http://x:80", Err("it names the scheme's default")),
@@ -319,7 +324,10 @@ mod tests {
             ("http://01.2.3.4", Err("its host ends in a number")),
             ("http://256.1.1.1", Err("its host ends in a number")),
             ("http://[::1", Err("its host or port")),
-            ("http://[0:0::1]", Err("its IPv6 address is not in the canonical")),
+            (
+                "http://[0:0::1]",
+                Err("its IPv6 address is not in the canonical"),
+            ),
             ("http://[zz]", Err("its bracketed host")),
             ("http://x:*", Err("a `:*` port is a pattern")),
         ];
@@ -328,7 +336,10 @@ mod tests {
             match (expected, got) {
                 (Ok(want), Ok(kind)) => assert_eq!(*want, kind, "{input:?}"),
                 (Err(want), Err(reason)) => {
-                    assert!(reason.starts_with(want), "{input:?}: got {reason:?}, want {want:?}")
+                    assert!(
+                        reason.starts_with(want),
+                        "{input:?}: got {reason:?}, want {want:?}"
+                    )
                 }
                 (want, got) => panic!("{input:?}: got {got:?}, want {want:?}"),
             }
@@ -337,10 +348,20 @@ mod tests {
 
     #[test]
     fn request_origins() {
-        let cases: &[(&[u8], Option<(&str, &str, Port<'_>)>)] = &[
-            (b"https://a.example.com", Some(("https", "a.example.com", Port::Default))),
-            (b"http://localhost:3000", Some(("http", "localhost", Port::Explicit("3000")))),
-            (b"http://[::1]:9090", Some(("http", "[::1]", Port::Explicit("9090")))),
+        type Split<'a> = Option<(&'a str, &'a str, Port<'a>)>;
+        let cases: &[(&[u8], Split<'_>)] = &[
+            (
+                b"https://a.example.com",
+                Some(("https", "a.example.com", Port::Default)),
+            ),
+            (
+                b"http://localhost:3000",
+                Some(("http", "localhost", Port::Explicit("3000"))),
+            ),
+            (
+                b"http://[::1]:9090",
+                Some(("http", "[::1]", Port::Explicit("9090"))),
+            ),
             (b"http://[::1]", Some(("http", "[::1]", Port::Default))),
             (b"null", None),
             (b"https://a.example.com/", None),
@@ -350,6 +371,13 @@ mod tests {
             (b"http://x:1a", None),
             (b"http://[::1]x", None),
             (b"\xff://x", None),
+            // Only ports as browsers serialize them.
+            (b"http://x:080", None),
+            (b"http://x:0", None),
+            (b"http://x:80", None),
+            (b"https://x:443", None),
+            (b"http://x:65536", None),
+            (b"https://x:80", Some(("https", "x", Port::Explicit("80")))),
         ];
         for (input, expected) in cases {
             let got = split_request_origin(input).map(|p| (p.scheme, p.host, p.port));
@@ -359,10 +387,22 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for host in ["localhost", "app.localhost", "127.0.0.1", "127.255.0.9", "[::1]"] {
+        for host in [
+            "localhost",
+            "app.localhost",
+            "127.0.0.1",
+            "127.255.0.9",
+            "[::1]",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["example.com", "localhost.example", "10.0.0.1", "[::2]", "mylocalhost"] {
+        for host in [
+            "example.com",
+            "localhost.example",
+            "10.0.0.1",
+            "[::2]",
+            "mylocalhost",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

@@ -80,13 +80,49 @@ mod tests {
     #[test]
     fn patterns() {
         let ok: &[(&str, &str, &str, bool, PortSpec)] = &[
-            ("https://*.example.com", "https", "example.com", true, PortSpec::Default),
-            ("http://localhost:*", "http", "localhost", false, PortSpec::Any),
-            ("https://*.example.com:*", "https", "example.com", true, PortSpec::Any),
-            ("https://*.example.com:8443", "https", "example.com", true, PortSpec::Exact("8443".into())),
-            ("http://*.localhost:*", "http", "localhost", true, PortSpec::Any),
+            (
+                "https://*.example.com",
+                "https",
+                "example.com",
+                true,
+                PortSpec::Default,
+            ),
+            (
+                "http://localhost:*",
+                "http",
+                "localhost",
+                false,
+                PortSpec::Any,
+            ),
+            (
+                "https://*.example.com:*",
+                "https",
+                "example.com",
+                true,
+                PortSpec::Any,
+            ),
+            (
+                "https://*.example.com:8443",
+                "https",
+                "example.com",
+                true,
+                PortSpec::Exact("8443".into()),
+            ),
+            (
+                "http://*.localhost:*",
+                "http",
+                "localhost",
+                true,
+                PortSpec::Any,
+            ),
             ("https://*.com", "https", "com", true, PortSpec::Default),
-            ("http://127.0.0.1:*", "http", "127.0.0.1", false, PortSpec::Any),
+            (
+                "http://127.0.0.1:*",
+                "http",
+                "127.0.0.1",
+                false,
+                PortSpec::Any,
+            ),
             ("http://[::1]:*", "http", "[::1]", false, PortSpec::Any),
         ];
         for (input, scheme, host, subdomains, port) in ok {

@@ -1,0 +1,729 @@
+//! Per-request cost of CORS: the same inner service bare, behind tower-cors and behind
+//! tower-http 0.7.1's `CorsLayer`, configured with the same policy, measured in one run.
+//!
+//! Every benchmark measures one whole request the way a server drives it: `poll_ready`, `call`,
+//! one poll of the response future (which must be ready: nothing here may need a second poll),
+//! and dropping the response. Requests are built outside the timed region, identically for all
+//! three variants, with header values that share one buffer the way hyper's parser makes them.
+//!
+//! After criterion has run, the medians it saved are read back and printed as a table of
+//! overheads (variant − bare) and ratios (tower-cors overhead ÷ tower-http overhead); the table
+//! is also written to `target/criterion/cors-summary.md`. Only results written by this run are
+//! used, so a filtered run prints only the rows it measured.
+//!
+//! ```text
+//! cargo bench --bench cors                 # everything (about five minutes)
+//! cargo bench --bench cors -- get_allowed  # one group
+//! ```
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::{ready, Future, Ready};
+use std::path::PathBuf;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, Uri};
+use tower::{Layer, Service, ServiceExt};
+
+// ---------------------------------------------------------------------------------------------
+// The inner service and the driver.
+
+/// A hello-world handler: a static body and one header, no allocation beyond the response's
+/// header map (which every real handler pays too).
+#[derive(Clone, Copy)]
+struct Hello;
+
+impl<B> Service<Request<B>> for Hello {
+    type Response = Response<Bytes>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<Bytes>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        drop(request);
+        let mut response = Response::new(Bytes::from_static(b"Hello, World!"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        ready(Ok(response))
+    }
+}
+
+struct NoopWake;
+
+impl Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Drives one request through `svc` like a server: ready, call, one poll. Panics if the
+/// response future is not ready at once: every path measured here must finish in one poll.
+fn drive<S>(svc: &mut S, waker: &Waker, request: Request<Bytes>) -> Response<Bytes>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = Infallible>,
+{
+    let mut cx = Context::from_waker(waker);
+    assert!(svc.poll_ready(&mut cx).is_ready(), "service not ready");
+    let future = pin!(svc.call(request));
+    match future.poll(&mut cx) {
+        Poll::Ready(Ok(response)) => response,
+        _ => panic!("response future not ready in one poll"),
+    }
+}
+
+/// What axum does per request: clone the route's service and `oneshot` the clone.
+fn drive_clone<S>(svc: &S, waker: &Waker, request: Request<Bytes>) -> Response<Bytes>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = Infallible> + Clone,
+{
+    let mut cx = Context::from_waker(waker);
+    let future = pin!(svc.clone().oneshot(request));
+    match future.poll(&mut cx) {
+        Poll::Ready(Ok(response)) => response,
+        _ => panic!("response future not ready in one poll"),
+    }
+}
+
+/// A reference point, not a CORS layer: the least any layer can do that writes the same
+/// headers as tower-cors does for one scenario into an `http::HeaderMap` — no policy, no
+/// check, no removal of the inner service's headers, no `Vary` merge; only the request's
+/// `Origin` copied and the recorded headers inserted (or, for a preflight it answers, a copy of
+/// a prebuilt header map with the `Origin` put in, which saves hashing each name). Its
+/// overhead is a floor under any real layer's.
+#[derive(Clone, Copy)]
+struct Floor<S> {
+    inner: S,
+    /// The headers to write; `None` stands for the request's own `Origin`.
+    headers: &'static [(HeaderName, Option<HeaderValue>)],
+    /// Answer with this status instead of calling the inner service.
+    answer: Option<http::StatusCode>,
+    /// The answer's headers, prebuilt (the echoed `Origin` as a placeholder).
+    template: &'static HeaderMap,
+}
+
+impl<S> Floor<S> {
+    /// Records what tower-cors wrote on `response` (to a request through `Hello`).
+    fn like(inner: S, response: &Response<Bytes>, origin: Option<&HeaderValue>) -> Self {
+        let answered = !response.headers().contains_key(header::CONTENT_TYPE);
+        let headers: Vec<_> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| *name != header::CONTENT_TYPE)
+            .map(|(name, value)| {
+                let echoed = origin == Some(value) && name == header::ACCESS_CONTROL_ALLOW_ORIGIN;
+                (name.clone(), (!echoed).then(|| value.clone()))
+            })
+            .collect();
+        let mut template = HeaderMap::with_capacity(headers.len());
+        for (name, value) in &headers {
+            let value = value.clone().unwrap_or(HeaderValue::from_static(""));
+            template.insert(name.clone(), value);
+        }
+        Floor {
+            inner,
+            headers: Box::leak(headers.into_boxed_slice()),
+            answer: answered.then(|| response.status()),
+            template: Box::leak(Box::new(template)),
+        }
+    }
+
+    fn write(&self, map: &mut HeaderMap, origin: &mut Option<HeaderValue>) {
+        if self.answer.is_some() {
+            if let (Some(slot), Some(origin)) = (
+                map.get_mut(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+                origin.take(),
+            ) {
+                *slot = origin;
+            }
+            return;
+        }
+        for (name, value) in self.headers {
+            let value = value.clone().or_else(|| origin.take());
+            if let Some(value) = value {
+                map.insert(name, value);
+            }
+        }
+    }
+}
+
+impl<S> Service<Request<Bytes>> for Floor<S>
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response<Bytes>;
+    type Error = Infallible;
+    type Future = FloorFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let origin = request.headers().get(header::ORIGIN).cloned();
+        let floor = Floor {
+            inner: (),
+            headers: self.headers,
+            answer: self.answer,
+            template: self.template,
+        };
+        let inner = match self.answer {
+            Some(_) => None,
+            None => Some(self.inner.call(request)),
+        };
+        FloorFuture {
+            inner,
+            floor,
+            origin,
+        }
+    }
+}
+
+struct FloorFuture<F> {
+    inner: Option<F>,
+    floor: Floor<()>,
+    origin: Option<HeaderValue>,
+}
+
+impl<F> Future for FloorFuture<F>
+where
+    F: Future<Output = Result<Response<Bytes>, Infallible>> + Unpin,
+{
+    type Output = Result<Response<Bytes>, Infallible>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let mut response = match (&mut this.inner, this.floor.answer) {
+            (Some(inner), _) => match std::pin::Pin::new(inner).poll(cx) {
+                Poll::Ready(Ok(response)) => response,
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => return Poll::Pending,
+            },
+            (None, status) => {
+                let mut response = Response::new(Bytes::new());
+                *response.status_mut() = status.unwrap_or_default();
+                *response.headers_mut() = this.floor.template.clone();
+                response
+            }
+        };
+        this.floor.write(response.headers_mut(), &mut this.origin);
+        Poll::Ready(Ok(response))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+/// A header value backed by a shared buffer: cloning it is a reference-count increment, as for
+/// the values hyper parses out of its read buffer.
+fn shared(value: &[u8]) -> HeaderValue {
+    let bytes = Bytes::copy_from_slice(value);
+    // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it here.
+    drop(bytes.clone());
+    HeaderValue::from_maybe_shared(bytes).expect("valid header value")
+}
+
+/// The head of one request; `build` makes a fresh `Request` from it outside the timed region.
+#[derive(Clone)]
+struct RequestHead {
+    method: Method,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl RequestHead {
+    fn new(method: Method, origin: Option<&str>) -> Self {
+        // What a browser sends besides the CORS headers.
+        let mut headers = vec![
+            (header::HOST, shared(b"api.example.com")),
+            (
+                header::USER_AGENT,
+                shared(b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            ),
+            (header::ACCEPT, shared(b"*/*")),
+            (header::ACCEPT_ENCODING, shared(b"gzip, deflate, br")),
+        ];
+        if let Some(origin) = origin {
+            headers.push((header::ORIGIN, shared(origin.as_bytes())));
+        }
+        RequestHead { method, headers }
+    }
+
+    fn get(origin: Option<&str>) -> Self {
+        Self::new(Method::GET, origin)
+    }
+
+    fn preflight(origin: &str, request_headers: &[u8]) -> Self {
+        let mut head = Self::new(Method::OPTIONS, Some(origin));
+        head.headers
+            .push((header::ACCESS_CONTROL_REQUEST_METHOD, shared(b"PUT")));
+        head.headers.push((
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            shared(request_headers),
+        ));
+        head
+    }
+
+    fn build(&self) -> Request<Bytes> {
+        let mut request = Request::new(Bytes::new());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = Uri::from_static("/api/items");
+        let mut headers = HeaderMap::with_capacity(self.headers.len());
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        *request.headers_mut() = headers;
+        request
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The policy, for both layers.
+
+const METHODS: [Method; 3] = [Method::GET, Method::POST, Method::PUT];
+const ALLOWED_HEADERS: [&str; 3] = ["content-type", "authorization", "x-request-id"];
+const EXPOSED: &str = "x-request-id";
+const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// Where the allowed origins come from.
+#[derive(Clone, Copy)]
+enum Origins {
+    /// `https://app{i}.example.com` for `i < n`.
+    Exact(usize),
+    /// `https://*.tenant{i}.example.net` for `i < n`.
+    Patterns(usize),
+    /// A synchronous predicate: any `https://` subdomain of `example.com`.
+    Predicate,
+    /// The same predicate, asynchronous.
+    AsyncPredicate,
+}
+
+fn exact_origin(i: usize) -> String {
+    format!("https://app{i}.example.com")
+}
+
+fn pattern_origin(i: usize) -> String {
+    format!("https://*.tenant{i}.example.net")
+}
+
+/// The predicate both layers get for [`Origins::Predicate`] and [`Origins::AsyncPredicate`].
+fn is_example_subdomain(origin: &HeaderValue) -> bool {
+    let origin = origin.as_bytes();
+    origin.starts_with(b"https://") && origin.ends_with(b".example.com")
+}
+
+fn tower_cors_layer(origins: Origins) -> tower_cors::CorsLayer {
+    let builder = tower_cors::CorsLayer::builder()
+        .allow_methods(METHODS)
+        .allow_headers(ALLOWED_HEADERS)
+        .expose_headers([EXPOSED])
+        .allow_credentials(true)
+        .max_age(MAX_AGE);
+    let builder = match origins {
+        Origins::Exact(n) => builder.allow_origins((0..n).map(exact_origin)),
+        Origins::Patterns(n) => builder.allow_origins((0..n).map(pattern_origin)),
+        Origins::Predicate => builder.allow_origin_fn(|origin, _| is_example_subdomain(origin)),
+        Origins::AsyncPredicate => {
+            builder.allow_origin_async(|origin, _| async move { is_example_subdomain(&origin) })
+        }
+    };
+    builder.build().expect("valid policy")
+}
+
+/// tower-http has no origin patterns; what its users write instead is a predicate over the
+/// list, which is what this one is: `https://`, one or more labels, then a listed suffix.
+fn tower_http_patterns(n: usize) -> tower_http::cors::AllowOrigin {
+    let suffixes: Vec<String> = (0..n).map(|i| format!(".tenant{i}.example.net")).collect();
+    tower_http::cors::AllowOrigin::predicate(move |origin, _| {
+        let Some(host) = origin.as_bytes().strip_prefix(b"https://") else {
+            return false;
+        };
+        suffixes.iter().any(|suffix| {
+            host.len() > suffix.len()
+                && host.ends_with(suffix.as_bytes())
+                && !host.starts_with(b".")
+                && !host.contains(&b':')
+        })
+    })
+}
+
+fn tower_http_layer(origins: Origins) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::AllowOrigin;
+    let allow_origin = match origins {
+        Origins::Exact(n) => AllowOrigin::list(
+            (0..n).map(|i| HeaderValue::from_str(&exact_origin(i)).expect("valid origin")),
+        ),
+        Origins::Patterns(n) => tower_http_patterns(n),
+        Origins::Predicate => AllowOrigin::predicate(|origin, _| is_example_subdomain(origin)),
+        Origins::AsyncPredicate => {
+            AllowOrigin::async_predicate(|origin, _| async move { is_example_subdomain(&origin) })
+        }
+    };
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods(METHODS)
+        .allow_headers(ALLOWED_HEADERS.map(HeaderName::from_static))
+        .expose_headers([HeaderName::from_static(EXPOSED)])
+        .allow_credentials(true)
+        .max_age(MAX_AGE)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups.
+
+/// How a group drives its services.
+#[derive(Clone, Copy, PartialEq)]
+enum Drive {
+    /// `poll_ready` + `call` on one long-lived service.
+    Call,
+    /// `clone().oneshot()` per request, as axum's router does.
+    CloneOneshot,
+}
+
+/// Requests built per timed batch. Small enough that freeing a batch never hands memory back
+/// to the kernel (glibc trims past 128 KiB), which would make the next batch page-fault.
+const BATCH: u64 = 64;
+
+/// One group: the same request through bare, tower-cors and tower-http (and the floor).
+struct Group {
+    name: String,
+    origins: Origins,
+    head: RequestHead,
+    drive_by: Drive,
+    /// Also measure [`Floor`] (for the headline scenarios).
+    floor: bool,
+}
+
+impl Group {
+    fn new(name: impl Into<String>, origins: Origins, head: RequestHead) -> Self {
+        Group {
+            name: name.into(),
+            origins,
+            head,
+            drive_by: Drive::Call,
+            floor: false,
+        }
+    }
+
+    fn run(&self, c: &mut Criterion) {
+        let (name, head) = (self.name.as_str(), &self.head);
+        let waker = Waker::from(Arc::new(NoopWake));
+        let mut group = c.benchmark_group(name);
+        let mut bench = |variant: &str, svc: &mut dyn FnMut(Request<Bytes>) -> Response<Bytes>| {
+            group.bench_function(variant, |b| {
+                b.iter_batched(
+                    || head.build(),
+                    |request| {
+                        let response = svc(request);
+                        std::hint::black_box(response.status());
+                        // Freeing the response is part of the request's cost.
+                        drop(response);
+                    },
+                    BatchSize::NumIterations(BATCH),
+                );
+            });
+        };
+
+        let mut bare = Hello;
+        let mut cors = tower_cors_layer(self.origins).layer(Hello);
+        let mut http = tower_http_layer(self.origins).layer(Hello);
+        // Sanity: both layers answer as configured (an allowed origin gets its ACAO from both).
+        let from_cors = drive(&mut cors, &waker, head.build());
+        let from_http = drive(&mut http, &waker, head.build());
+        let acao = |res: &Response<Bytes>| {
+            res.headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .cloned()
+        };
+        if !name.starts_with("hostile") {
+            assert_eq!(
+                acao(&from_cors),
+                acao(&from_http),
+                "{name}: the layers disagree"
+            );
+        }
+        let origin = head.build().headers().get(header::ORIGIN).cloned();
+        let mut floor = Floor::like(Hello, &from_cors, origin.as_ref());
+
+        match self.drive_by {
+            Drive::Call => {
+                bench("bare", &mut |r| drive(&mut bare, &waker, r));
+                bench("tower-cors", &mut |r| drive(&mut cors, &waker, r));
+                bench("tower-http", &mut |r| drive(&mut http, &waker, r));
+                if self.floor {
+                    bench("floor", &mut |r| drive(&mut floor, &waker, r));
+                }
+            }
+            Drive::CloneOneshot => {
+                bench("bare", &mut |r| drive_clone(&bare, &waker, r));
+                bench("tower-cors", &mut |r| drive_clone(&cors, &waker, r));
+                bench("tower-http", &mut |r| drive_clone(&http, &waker, r));
+            }
+        }
+        group.finish();
+    }
+}
+
+/// The allowed origin of an `Origins` source: the last one configured, so that a linear scan
+/// pays its worst case (which is also what every disallowed origin pays).
+fn allowed_origin(origins: Origins) -> String {
+    match origins {
+        Origins::Exact(n) => exact_origin(n - 1),
+        Origins::Patterns(n) => format!("https://app.tenant{}.example.net", n - 1),
+        Origins::Predicate | Origins::AsyncPredicate => "https://app7.example.com".to_owned(),
+    }
+}
+
+const ONE_MIB: usize = 1 << 20;
+
+/// `len` bytes of `unit` repeated (cut to length).
+fn repeated(unit: &[u8], len: usize) -> Vec<u8> {
+    unit.iter().copied().cycle().take(len).collect()
+}
+
+/// Every group, in the order of the summary table. The 3-origin policy of the headline
+/// scenarios is `exact_3`'s.
+fn groups() -> Vec<Group> {
+    let three = Origins::Exact(3);
+    let origin = allowed_origin(three);
+    let headline = [
+        ("get_allowed", RequestHead::get(Some(&origin))),
+        (
+            "preflight_allowed",
+            RequestHead::preflight(&origin, b"content-type, authorization"),
+        ),
+        (
+            "get_disallowed",
+            RequestHead::get(Some("https://evil.example.org")),
+        ),
+        ("get_no_origin", RequestHead::get(None)),
+    ];
+    let mut groups: Vec<Group> = headline
+        .into_iter()
+        .map(|(name, head)| Group {
+            floor: true,
+            ..Group::new(name, three, head)
+        })
+        .collect();
+    for n in [1000, 10_000] {
+        let o = Origins::Exact(n);
+        groups.push(Group::new(
+            format!("exact_{n}"),
+            o,
+            RequestHead::get(Some(&allowed_origin(o))),
+        ));
+    }
+    for n in [3, 1000, 10_000] {
+        let o = Origins::Patterns(n);
+        groups.push(Group::new(
+            format!("patterns_{n}"),
+            o,
+            RequestHead::get(Some(&allowed_origin(o))),
+        ));
+    }
+    for (name, unit) in [
+        ("hostile_commas", &b","[..]),
+        ("hostile_spaces", b" "),
+        ("hostile_repeated", b"content-type,"),
+    ] {
+        let head = RequestHead::preflight(&origin, &repeated(unit, ONE_MIB));
+        groups.push(Group::new(name, three, head));
+    }
+    for (name, o) in [
+        ("predicate", Origins::Predicate),
+        ("async_predicate", Origins::AsyncPredicate),
+    ] {
+        groups.push(Group::new(
+            name,
+            o,
+            RequestHead::get(Some(&allowed_origin(o))),
+        ));
+    }
+    for n in [3, 1000] {
+        let o = Origins::Exact(n);
+        groups.push(Group {
+            drive_by: Drive::CloneOneshot,
+            ..Group::new(
+                format!("clone_oneshot_{n}"),
+                o,
+                RequestHead::get(Some(&allowed_origin(o))),
+            )
+        });
+    }
+    groups
+}
+
+// ---------------------------------------------------------------------------------------------
+// The summary.
+
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
+            PathBuf::from,
+        )
+        .join("criterion")
+}
+
+/// The median (ns) criterion saved for `group/variant`, if this run wrote it.
+fn median(group: &str, variant: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_home()
+        .join(group)
+        .join(variant)
+        .join("new")
+        .join("estimates.json");
+    let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
+    if !fresh {
+        return None;
+    }
+    // `{"mean":{...},"median":{"confidence_interval":{...},"point_estimate":123.4,...},...}`
+    let json = std::fs::read_to_string(&path).ok()?;
+    let after = &json[json.find("\"median\"")?..];
+    let after = &after[after.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = after.find([',', '}'])?;
+    after[..end].trim().parse().ok()
+}
+
+fn fmt_ns(ns: f64) -> String {
+    if ns >= 10_000.0 {
+        format!("{:.1} µs", ns / 1000.0)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+/// The overhead of each variant over `bare` in one group, from this run's medians.
+struct Row {
+    name: String,
+    bare: f64,
+    cors: f64,
+    http: f64,
+    floor: Option<f64>,
+}
+
+impl Row {
+    fn read(name: &str, since: SystemTime) -> Option<Row> {
+        let [bare, cors, http] =
+            ["bare", "tower-cors", "tower-http"].map(|v| median(name, v, since));
+        Some(Row {
+            name: name.to_owned(),
+            bare: bare?,
+            cors: cors?,
+            http: http?,
+            floor: median(name, "floor", since),
+        })
+    }
+
+    fn cors_overhead(&self) -> f64 {
+        self.cors - self.bare
+    }
+
+    fn http_overhead(&self) -> f64 {
+        self.http - self.bare
+    }
+}
+
+fn summary(names: &[String], since: SystemTime) -> String {
+    let rows: Vec<Row> = names.iter().filter_map(|n| Row::read(n, since)).collect();
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "| scenario | bare | tower-cors | tower-http | tower-cors − bare | tower-http − bare | ratio | floor − bare | floor ratio |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for row in &rows {
+        let (oc, oh) = (row.cors_overhead(), row.http_overhead());
+        let (floor, floor_ratio) = row.floor.map_or(("".to_owned(), "".to_owned()), |f| {
+            (fmt_ns(f - row.bare), format!("{:.3}", (f - row.bare) / oh))
+        });
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {:.3} | {floor} | {floor_ratio} |",
+            row.name,
+            fmt_ns(row.bare),
+            fmt_ns(row.cors),
+            fmt_ns(row.http),
+            fmt_ns(oc),
+            fmt_ns(oh),
+            oc / oh,
+        );
+    }
+
+    // Origin-count scaling: the 3-origin exact policy is the headline `get_allowed` group's.
+    let overhead = |group: &str, of: fn(&Row) -> f64| rows.iter().find(|r| r.name == group).map(of);
+    let mut scaling = String::new();
+    for (kind, three) in [("exact", "get_allowed"), ("patterns", "patterns_3")] {
+        for (layer, of) in [
+            ("tower-cors", Row::cors_overhead as fn(&Row) -> f64),
+            ("tower-http", Row::http_overhead as fn(&Row) -> f64),
+        ] {
+            let Some(base) = overhead(three, of) else {
+                continue;
+            };
+            let cells: Vec<String> = ["1000", "10000"]
+                .iter()
+                .map(|n| {
+                    overhead(&format!("{kind}_{n}"), of).map_or("–".to_owned(), |o| {
+                        format!("{} ({:.2}×)", fmt_ns(o), o / base)
+                    })
+                })
+                .collect();
+            let _ = writeln!(
+                scaling,
+                "| {kind} | {layer} | {} | {} | {} |",
+                fmt_ns(base),
+                cells[0],
+                cells[1]
+            );
+        }
+    }
+    if !scaling.is_empty() {
+        out.push_str(
+            "\nOverhead over bare by number of allowed origins (× = relative to 3 origins):\n\n\
+             | origins | layer | 3 | 1000 | 10 000 |\n| --- | --- | ---: | ---: | ---: |\n",
+        );
+        out.push_str(&scaling);
+    }
+    out
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let groups = groups();
+    for group in &groups {
+        group.run(&mut c);
+    }
+    c.final_summary();
+
+    let names: Vec<String> = groups.into_iter().map(|g| g.name).collect();
+    let table = summary(&names, since);
+    if table.is_empty() {
+        return;
+    }
+    println!(
+        "\nMedians; overhead = variant − bare; ratio = tower-cors overhead / tower-http overhead;"
+    );
+    println!("floor = the least any layer writing the same headers can cost (see `Floor`).\n");
+    println!("{table}");
+    let path = criterion_home().join("cors-summary.md");
+    if std::fs::create_dir_all(criterion_home()).is_ok() && std::fs::write(&path, &table).is_ok() {
+        println!("(written to {})", path.display());
+    }
+}

@@ -1,0 +1,455 @@
+//! Heap allocations per request, counted by a global allocator: deterministic, so they may be
+//! asserted in a test (timings may not, and live in `benches/`).
+//!
+//! Each path is driven the way a server drives it (`poll_ready`, `call`, one poll, drop the
+//! response). The inner service records what it allocates itself (its response's header map),
+//! and that is subtracted: what remains is the layer's own work. Request header values share
+//! one buffer, as hyper's parser makes them, so cloning one is a reference-count increment.
+//!
+//! `cargo test --test alloc_count -- --nocapture` prints the table, with tower-http 0.7.1's
+//! counts for the same policy beside ours (printed, not asserted).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response};
+use tower::{Layer, Service, ServiceExt};
+
+/// Counts allocations made by the current thread, then defers to the system allocator.
+struct Counting;
+
+/// Allocations and the bytes they asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tally {
+    count: usize,
+    bytes: usize,
+}
+
+impl std::ops::Sub for Tally {
+    type Output = Tally;
+
+    fn sub(self, other: Tally) -> Tally {
+        Tally {
+            count: self.count - other.count,
+            bytes: self.bytes - other.bytes,
+        }
+    }
+}
+
+thread_local! {
+    // `const` initialisation and no destructor: reading it never allocates or registers
+    // anything, so it is safe to touch from inside the allocator.
+    static ALLOCATED: Cell<Tally> = const { Cell::new(Tally { count: 0, bytes: 0 }) };
+    static INNER: Cell<Tally> = const { Cell::new(Tally { count: 0, bytes: 0 }) };
+}
+
+fn count_one(bytes: usize) {
+    let _ = ALLOCATED.try_with(|t| {
+        let Tally { count, bytes: b } = t.get();
+        t.set(Tally {
+            count: count + 1,
+            bytes: b + bytes,
+        });
+    });
+}
+
+fn allocated() -> Tally {
+    ALLOCATED.with(Cell::get)
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the only addition is a thread-local tally that never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_one(layout.size());
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_one(layout.size());
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_one(new_size);
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A hello-world handler that records what it allocates, so that it can be subtracted.
+#[derive(Clone, Copy)]
+struct Hello;
+
+impl<B> Service<Request<B>> for Hello {
+    type Response = Response<Bytes>;
+    type Error = Infallible;
+    type Future = Ready<Result<Response<Bytes>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let before = allocated();
+        drop(request);
+        let mut response = Response::new(Bytes::from_static(b"Hello, World!"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        let mine = allocated() - before;
+        INNER.with(|t| {
+            let sum = t.get();
+            t.set(Tally {
+                count: sum.count + mine.count,
+                bytes: sum.bytes + mine.bytes,
+            });
+        });
+        ready(Ok(response))
+    }
+}
+
+struct NoopWake;
+
+impl Wake for NoopWake {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A header value in a shared buffer, like the ones hyper parses.
+fn shared(value: &[u8]) -> HeaderValue {
+    let bytes = Bytes::copy_from_slice(value);
+    // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it here.
+    drop(bytes.clone());
+    HeaderValue::from_maybe_shared(bytes).expect("valid header value")
+}
+
+fn request(method: Method, headers: &[(HeaderName, HeaderValue)]) -> Request<Bytes> {
+    let mut request = Request::new(Bytes::new());
+    *request.method_mut() = method;
+    let mut map = HeaderMap::with_capacity(headers.len() + 1);
+    map.insert(header::HOST, shared(b"api.example.com"));
+    for (name, value) in headers {
+        map.append(name.clone(), value.clone());
+    }
+    *request.headers_mut() = map;
+    request
+}
+
+/// How a path is driven.
+#[derive(Clone, Copy)]
+enum Drive {
+    Call,
+    CloneOneshot,
+}
+
+/// The layer's own allocations for one request: the total minus the inner service's.
+fn layer_allocations<S>(svc: &mut S, drive_by: Drive, make: &dyn Fn() -> Request<Bytes>) -> Tally
+where
+    S: Service<Request<Bytes>, Response = Response<Bytes>, Error = Infallible> + Clone,
+{
+    let waker = Waker::from(Arc::new(NoopWake));
+    let mut cx = Context::from_waker(&waker);
+    let mut once = |request: Request<Bytes>| {
+        let response = match drive_by {
+            Drive::Call => {
+                assert!(svc.poll_ready(&mut cx).is_ready());
+                let future = pin!(svc.call(request));
+                future.poll(&mut cx)
+            }
+            Drive::CloneOneshot => {
+                let future = pin!(svc.clone().oneshot(request));
+                future.poll(&mut cx)
+            }
+        };
+        match response {
+            Poll::Ready(Ok(response)) => drop(response),
+            _ => panic!("the response future must be ready in the same poll"),
+        }
+    };
+    // Warm up: first-use initialisation (lazy statics, thread-local registration) is not
+    // per-request work.
+    once(make());
+
+    const RUNS: usize = 8;
+    let mut own = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let request = make();
+        INNER.with(|t| t.set(Tally::default()));
+        let before = allocated();
+        once(request);
+        let total = allocated() - before;
+        own.push(total - INNER.with(Cell::get));
+    }
+    assert!(
+        own.windows(2).all(|w| w[0] == w[1]),
+        "allocation count not deterministic: {own:?}"
+    );
+    own[0]
+}
+
+const ORIGIN: &str = "https://app.example.com";
+
+fn builder() -> tower_cors::CorsBuilder {
+    tower_cors::CorsLayer::builder()
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers(["content-type", "authorization", "x-request-id"])
+        .expose_headers(["x-request-id"])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(3600))
+}
+
+fn listed() -> tower_cors::CorsBuilder {
+    builder().allow_origins([ORIGIN, "https://admin.example.com", "https://example.org"])
+}
+
+fn tower_http(origin: tower_http::cors::AllowOrigin) -> tower_http::cors::CorsLayer {
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([Method::GET, Method::POST, Method::PUT])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .allow_credentials(true)
+        .max_age(Duration::from_secs(3600))
+}
+
+fn tower_http_listed() -> tower_http::cors::CorsLayer {
+    tower_http(tower_http::cors::AllowOrigin::list(
+        [ORIGIN, "https://admin.example.com", "https://example.org"].map(HeaderValue::from_static),
+    ))
+}
+
+fn is_example_subdomain(origin: &HeaderValue) -> bool {
+    let origin = origin.as_bytes();
+    origin.starts_with(b"https://") && origin.ends_with(b".example.com")
+}
+
+#[test]
+fn allocations_per_request() {
+    let origin = (header::ORIGIN, shared(ORIGIN.as_bytes()));
+    let evil = (header::ORIGIN, shared(b"https://evil.example.org"));
+    let acrm = (header::ACCESS_CONTROL_REQUEST_METHOD, shared(b"PUT"));
+    let acrh = |value: &[u8]| (header::ACCESS_CONTROL_REQUEST_HEADERS, shared(value));
+    let mib = 1 << 20;
+    let hostile = |unit: &[u8]| acrh(&unit.iter().copied().cycle().take(mib).collect::<Vec<_>>());
+
+    let get = |headers: Vec<(HeaderName, HeaderValue)>| move || request(Method::GET, &headers);
+    let options =
+        |headers: Vec<(HeaderName, HeaderValue)>| move || request(Method::OPTIONS, &headers);
+    let preflight = options(vec![
+        origin.clone(),
+        acrm.clone(),
+        acrh(b"content-type, authorization"),
+    ]);
+
+    let cors = listed().build().expect("valid policy");
+    let pass_through = listed()
+        .preflight_pass_through(true)
+        .build()
+        .expect("valid policy");
+    let predicate = builder()
+        .allow_origin_fn(|origin, _| is_example_subdomain(origin))
+        .build()
+        .expect("valid policy");
+    let async_predicate = builder()
+        .allow_origin_async(|origin, _| async move { is_example_subdomain(&origin) })
+        .build()
+        .expect("valid policy");
+    let (reloadable, _handle) = listed().build().expect("valid policy").into_reloadable();
+    let http = tower_http_listed();
+    let http_predicate = tower_http(tower_http::cors::AllowOrigin::predicate(|origin, _| {
+        is_example_subdomain(origin)
+    }));
+    let http_async = tower_http(tower_http::cors::AllowOrigin::async_predicate(
+        |origin, _| async move { is_example_subdomain(&origin) },
+    ));
+
+    type Make = Box<dyn Fn() -> Request<Bytes>>;
+    // (path, request, tower-cors layer, tower-http layer, how it is driven, our limit)
+    let cases: Vec<(
+        &str,
+        Make,
+        &tower_cors::CorsLayer,
+        &tower_http::cors::CorsLayer,
+        Drive,
+        usize,
+    )> = vec![
+        (
+            "allowed GET",
+            Box::new(get(vec![origin.clone()])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "allowed preflight",
+            Box::new(preflight.clone()),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "disallowed GET",
+            Box::new(get(vec![evil.clone()])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "GET without Origin",
+            Box::new(get(vec![])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "disallowed preflight",
+            Box::new(options(vec![evil.clone(), acrm.clone()])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "1 MiB ACRH of commas",
+            Box::new(options(vec![origin.clone(), acrm.clone(), hostile(b",")])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "1 MiB ACRH of spaces",
+            Box::new(options(vec![origin.clone(), acrm.clone(), hostile(b" ")])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "1 MiB ACRH of one name",
+            Box::new(options(vec![
+                origin.clone(),
+                acrm.clone(),
+                hostile(b"content-type,"),
+            ])),
+            &cors,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "pass-through preflight",
+            Box::new(preflight.clone()),
+            &pass_through,
+            &http,
+            Drive::Call,
+            2,
+        ),
+        (
+            "predicate GET",
+            Box::new(get(vec![origin.clone()])),
+            &predicate,
+            &http_predicate,
+            Drive::Call,
+            2,
+        ),
+        // The predicate's future is boxed: one more is allowed.
+        (
+            "async predicate GET",
+            Box::new(get(vec![origin.clone()])),
+            &async_predicate,
+            &http_async,
+            Drive::Call,
+            3,
+        ),
+        (
+            "clone().oneshot() GET",
+            Box::new(get(vec![origin.clone()])),
+            &cors,
+            &http,
+            Drive::CloneOneshot,
+            2,
+        ),
+    ];
+
+    // Whatever the layer allocates for a hostile list must not grow with it.
+    const HOSTILE_BYTES: usize = 4096;
+    println!("| path | tower-cors: allocations (bytes) | limit | tower-http 0.7.1 |");
+    println!("| --- | ---: | ---: | ---: |");
+    let mut failures = Vec::new();
+    for (path, make, ours, theirs, drive_by, limit) in &cases {
+        let got = layer_allocations(&mut ours.layer(Hello), *drive_by, make);
+        let them = layer_allocations(&mut theirs.layer(Hello), *drive_by, make);
+        println!(
+            "| {path} | {} ({} B) | ≤ {limit} | {} ({} B) |",
+            got.count, got.bytes, them.count, them.bytes
+        );
+        if got.count > *limit {
+            failures.push(format!("{path}: {} allocations, limit {limit}", got.count));
+        }
+        if path.starts_with("1 MiB") && got.bytes > HOSTILE_BYTES {
+            failures.push(format!("{path}: {} bytes allocated", got.bytes));
+        }
+    }
+    let reload = layer_allocations(
+        &mut reloadable.layer(Hello),
+        Drive::Call,
+        &get(vec![origin.clone()]),
+    );
+    println!(
+        "| allowed GET, reloadable layer | {} ({} B) | ≤ 2 | – |",
+        reload.count, reload.bytes
+    );
+    if reload.count > 2 {
+        failures.push(format!(
+            "reloadable allowed GET: {} allocations, limit 2",
+            reload.count
+        ));
+    }
+
+    // Cloning a service copies a pointer to the policy: nothing is allocated.
+    let svc = cors.layer(Hello);
+    let before = allocated();
+    for _ in 0..8 {
+        drop(svc.clone());
+    }
+    let clones = allocated() - before;
+    let http_svc = http.layer(Hello);
+    let before = allocated();
+    drop(http_svc.clone());
+    let http_clone = allocated() - before;
+    println!(
+        "| clone of the service (8 clones; tower-http: 1) | {} ({} B) | 0 | {} ({} B) |",
+        clones.count, clones.bytes, http_clone.count, http_clone.bytes
+    );
+    if clones.count != 0 {
+        failures.push(format!(
+            "cloning Cors<S> allocated {} times in 8 clones",
+            clones.count
+        ));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
