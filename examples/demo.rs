@@ -86,12 +86,20 @@ async fn login() -> impl IntoResponse {
     // Page and API share the host 127.0.0.1, so this cookie is same-site for the page and a
     // Lax cookie is sent on its credentialed requests.
     (
-        [(header::SET_COOKIE, "demo_session=s3cr3t; Path=/; SameSite=Lax; HttpOnly")],
+        [(
+            header::SET_COOKIE,
+            "demo_session=s3cr3t; Path=/; SameSite=Lax; HttpOnly",
+        )],
         "logged in",
     )
 }
 
-async fn put_item(Path(id): Path<String>, method: Method, headers: HeaderMap, body: String) -> impl IntoResponse {
+async fn put_item(
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: String,
+) -> impl IntoResponse {
     let cookie = headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())

@@ -1,8 +1,293 @@
-//! CORS for tower, axum, tonic and hyper.
+//! CORS for tower, axum, tonic and hyper: a validating builder, a pure decision function, and a
+//! thin tower layer that answers preflights and decorates responses exactly as the
+//! [Fetch standard](https://fetch.spec.whatwg.org/#http-cors-protocol) makes browsers expect.
+//!
+//! # Quick start
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::Method;
+//! use tower_cors::CorsLayer;
+//!
+//! let cors = CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com", "https://*.example.com", "http://localhost:*"])
+//!     .allow_methods([Method::PUT, Method::DELETE])
+//!     .allow_headers(["content-type", "x-api-key"])
+//!     .expose_headers(["x-request-id"])
+//!     .allow_credentials(true)
+//!     .max_age(Duration::from_secs(600))
+//!     .build()?;
+//! # let _ = cors;
+//! # Ok::<(), tower_cors::ConfigError>(())
+//! ```
+//!
+//! `build()` checks every value and returns a [`ConfigError`] listing every problem, each naming
+//! the value as you passed it:
+//!
+//! ```
+//! let err = tower_cors::CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com/", "*"])
+//!     .allow_headers(["cookie"])
+//!     .allow_credentials(true)
+//!     .build()
+//!     .unwrap_err();
+//! println!("{err}");
+//! // invalid CORS configuration (3 problems):
+//! //   - allowed origin "https://app.example.com/" is invalid: it has a path or a trailing `/` …
+//! //   - allowed header "cookie" is a forbidden request header: …
+//! //   - any origin (`*`) cannot be combined with credentials: …
+//! assert_eq!(err.problems().len(), 3);
+//! ```
+//!
+//! # How a request is handled
+//!
+//! | request | decision | inner service |
+//! | --- | --- | --- |
+//! | no `Origin` | [`Decision::NotCors`]: `Vary: Origin` added (any-origin: `Access-Control-Allow-Origin: *`) | called |
+//! | `OPTIONS` with `Origin` and `Access-Control-Request-Method` | [`Decision::PreflightAccepted`] (204) or [`Decision::PreflightRejected`] (403, no `Access-Control-*` header) | not called (unless [pass-through](CorsBuilder::preflight_pass_through)) |
+//! | anything else with `Origin` | [`Decision::ActualAllowed`] (headers added) or [`Decision::ActualDenied`] (every `Access-Control-*` header removed) | always called |
+//!
+//! Every refusal emits a `debug` [`tracing`](https://docs.rs/tracing) event (default feature
+//! `tracing`) with the origin and the reason: origin not allowed, method `X` not allowed, header
+//! `Y` not allowed, private network access not allowed, request headers list too long.
+//!
+//! # axum
+//!
+//! Put the layer outermost, so that preflights are answered before routing (an `OPTIONS` to a
+//! route without an `OPTIONS` handler would otherwise be a 405) and before authentication
+//! (preflights never carry credentials):
+//!
+//! ```no_run
+//! use axum::{routing::get, Router};
+//! use tower::Layer;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let cors = tower_cors::CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com"])
+//!     .build()?;
+//! let routes = Router::new().route("/api/items", get(|| async { "[]" }));
+//! // Either wrap the whole router as a service…
+//! let app = cors.clone().layer(routes.clone());
+//! // …or make it the last (outermost) `Router::layer` call. `Router::layer` also covers the
+//! // fallback, so preflights to any path are answered.
+//! let _same = routes.layer(cors);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Per-route policies in axum
+//!
+//! Give each group of routes its own [`CorsLayer`] with `Router::layer`, on the router that holds
+//! those routes, after adding them, then `merge` (or `nest`) the routers. Three rules:
+//!
+//! - **`Router::layer`, not a method router's `route_layer`.** A preflight is an `OPTIONS`
+//!   request, and your routes seldom have an `OPTIONS` handler. `Router::layer` wraps each route
+//!   whole, including axum's answer for methods the route lacks, so the CORS layer answers the
+//!   preflight. `get(handler).route_layer(cors)` or `get(handler.layer(cors))` wrap only the
+//!   handlers: the preflight falls through to axum's `405 Method Not Allowed` with no
+//!   `Access-Control-*` header, and the browser never sends the real request. (In axum 0.8,
+//!   `Router::route_layer` wraps each matched route whole too, but not the router's fallback.)
+//! - **Authentication inside CORS**, that is added *before* the CORS layer. Browsers send
+//!   preflights without cookies or credentials, so an auth layer outside CORS refuses every
+//!   preflight; inside, it never sees one, and its `401` still leaves through CORS, where the
+//!   page can read it. Use `route_layer` for auth so unknown paths stay 404.
+//! - **One CORS layer per request**: not one per group *and* one on the merged app, or the outer
+//!   one overwrites the inner one's answer.
+//!
+//! ```
+//! use axum::extract::Request;
+//! use axum::http::{header, Method, StatusCode};
+//! use axum::middleware::{self, Next};
+//! use axum::response::{IntoResponse, Response};
+//! use axum::routing::{get, put};
+//! use axum::Router;
+//! use tower_cors::CorsLayer;
+//!
+//! async fn require_session(request: Request, next: Next) -> Response {
+//!     if request.headers().contains_key(header::COOKIE) {
+//!         next.run(request).await
+//!     } else {
+//!         StatusCode::UNAUTHORIZED.into_response()
+//!     }
+//! }
+//!
+//! // Public, read-only: any origin, no credentials.
+//! let public = CorsLayer::builder().allow_any_origin().build()?;
+//! // Admin: one origin, with cookies.
+//! let admin = CorsLayer::builder()
+//!     .allow_origins(["https://admin.example.com"])
+//!     .allow_credentials(true)
+//!     .allow_methods([Method::PUT, Method::DELETE])
+//!     .allow_headers(["content-type"])
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .merge(Router::new().route("/api/items", get(|| async { "[]" })).layer(public))
+//!     .merge(
+//!         Router::new()
+//!             .route("/admin/items/{id}", put(|| async { "ok" }))
+//!             .route_layer(middleware::from_fn(require_session)) // inside CORS
+//!             .layer(admin),
+//!     );
+//! # let _ = app;
+//! # Ok::<(), tower_cors::ConfigError>(())
+//! ```
+//!
+//! `examples/per_route.rs` is a runnable version; `tests/per_route.rs` checks every rule above
+//! over HTTP, including the 405 and 401 traps.
+//!
+//! # gRPC-web and Connect with tonic
+//!
+//! Browsers reach a tonic service through `tonic-web`, and every call is preceded by a preflight.
+//! [`CorsBuilder::grpc_web`] adds what gRPC-web and Connect clients need on top of your policy:
+//! the request headers they send (`content-type`, `x-grpc-web`, `x-user-agent`, `grpc-timeout`,
+//! `connect-protocol-version`, `connect-timeout-ms`), `POST` and `GET`, the response headers a
+//! script must read (`grpc-status`, `grpc-message`, `grpc-status-details-bin`: a failed call comes
+//! back "trailers-only", its status in headers), and a max-age of two hours unless you set one.
+//! Origins stay yours to list.
+//!
+//! Put the CORS layer first in tonic's `Server::layer` chain (outermost), so preflights are
+//! answered before they reach the gRPC-web translation, and accept HTTP/1.1.
+//!
+//! ```no_run
+//! use tonic::transport::Server;
+//! use tonic_web::GrpcWebLayer;
+//! use tower_cors::CorsLayer;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (_reporter, health) = tonic_health::server::health_reporter();
+//! let cors = CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com"])
+//!     .grpc_web()
+//!     .build()?;
+//!
+//! Server::builder()
+//!     .accept_http1(true)
+//!     .layer(cors) // outermost: answers preflights
+//!     .layer(GrpcWebLayer::new())
+//!     .add_service(health)
+//!     .serve("127.0.0.1:50051".parse()?)
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See `examples/grpc_web.rs`; `tests/grpc_web.rs` sends a gRPC-web preflight and calls over
+//! HTTP/1.1 and reads `grpc-status` as a browser script may.
+//!
+//! # Configuration files and environment variables
+//!
+//! [`CorsConfig`] is a policy as data. With the `serde` feature it deserializes from TOML, JSON or
+//! any serde format: lists as arrays or comma-separated strings, `max_age` in seconds or as
+//! `"90s"`, `"10m"`, `"1h"`, unknown keys refused. [`CorsConfig::merge_env`] overlays
+//! environment variables named by a prefix you choose (`CORS_ALLOW_ORIGINS`, `CORS_MAX_AGE`, ...),
+//! and [`CorsConfig::from_env`] reads them alone. [`CorsConfig::build`] runs the builder's
+//! validation, so a bad file gets the same complete list of problems as bad code; a bad variable
+//! is reported by name.
+//!
+//! ```
+//! # #[cfg(feature = "serde")] {
+//! use tower_cors::CorsConfig;
+//!
+//! let config: CorsConfig = toml::from_str(r#"
+//!     allow_origins = ["https://app.example.com", "http://localhost:*"]
+//!     allow_methods = ["PUT", "DELETE"]
+//!     allow_headers = "content-type, x-api-key"
+//!     allow_credentials = true
+//!     max_age = "10m"
+//! "#)?;
+//! // In production: `config.merge_env("CORS_")?`, reading the process environment.
+//! let config = config.merge_vars("CORS_", [("CORS_MAX_AGE", "1h")])?;
+//! assert_eq!(config.max_age, Some(std::time::Duration::from_secs(3600)));
+//! let cors = config.build()?;
+//! # let _ = cors;
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `examples/from_config.rs` loads `examples/cors.toml` with environment overrides.
+//!
+//! # Hot reload
+//!
+//! When origins change at run time (a tenant added, a config file edited), make the layer
+//! reloadable with [`CorsLayer::into_reloadable`] and keep the [`ReloadHandle`]. A reload builds
+//! the new policy first (an invalid one is refused and the running one stays), then swaps it
+//! atomically. Each request loads the policy once, so every response follows one whole policy —
+//! the one in force when the request arrived — never a mix, even while policies are swapped under
+//! load.
+//!
+//! ```
+//! use tower_cors::CorsLayer;
+//!
+//! let (layer, handle) = CorsLayer::builder()
+//!     .allow_origins(["https://a.example.com"])
+//!     .build()?
+//!     .into_reloadable();
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/", axum::routing::get(|| async { "hello" }))
+//!     .layer(layer);
+//!
+//! // Later, from a config watcher or a signal handler:
+//! handle.reload(CorsLayer::builder().allow_origins(["https://b.example.com"]))?;
+//! assert!(handle.reload(CorsLayer::builder().allow_origins(["not an origin"])).is_err());
+//! # let _ = app;
+//! # Ok::<(), tower_cors::ConfigError>(())
+//! ```
+//!
+//! # Testing a policy
+//!
+//! [`CorsLayer::evaluate`] is a pure function from a request head to a [`Decision`]: no service,
+//! no runtime, no body. The [`testing`] module builds the requests a browser would send. Assert
+//! on the decision, or on the response through `tower::ServiceExt::oneshot`.
+//!
+//! ```
+//! use http::{Request, Response};
+//! use tower::{service_fn, Layer, ServiceExt};
+//! use tower_cors::{testing, CorsLayer, Decision, Reason};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cors = CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com"])
+//!     .allow_methods(["PUT"])
+//!     .build()?;
+//!
+//! // The decision.
+//! let preflight = testing::preflight_parts("https://app.example.com", "PUT", &[]);
+//! assert!(matches!(cors.evaluate(&preflight), Decision::PreflightAccepted { .. }));
+//! let refused = testing::preflight_parts("https://app.example.com", "DELETE", &[]);
+//! let decision = cors.evaluate(&refused);
+//! assert_eq!(decision.rejection().unwrap().reason(), Reason::MethodNotAllowed(b"DELETE"));
+//!
+//! // The response.
+//! let svc = cors.layer(service_fn(|_req: Request<String>| async {
+//!     Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+//! }));
+//! let res = svc.oneshot(testing::actual("GET", "https://evil.example")).await?;
+//! assert_eq!(res.status(), 200); // the handler ran: CORS is not access control
+//! assert_eq!(testing::access_control_headers(res.headers()).count(), 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pitfalls
+//!
+//! - CORS is not access control: non-browser clients ignore it, and actual requests from refused
+//!   origins still reach your service (the browser only hides the response from the script).
+//! - Credentials forbid `*`: list the origins. `Origin: null` (sandboxed frames, `file:` pages) is
+//!   never matched by a list; only a predicate can allow it, and it rarely should.
+//! - With an asynchronous origin predicate the inner service must be `Clone` (see [`Cors`]).
+//! - Limits: an `Access-Control-Request-Headers` longer than [`MAX_REQUEST_HEADERS_BYTES`] or with
+//!   more than [`MAX_REQUEST_HEADER_NAMES`] names fails the preflight; max-age is at most
+//!   [`MAX_AGE_LIMIT`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod builder;
+mod config;
 mod decision;
 mod error;
 mod future;
@@ -12,8 +297,16 @@ mod origin;
 mod policy;
 mod reload;
 mod service;
+pub mod testing;
+
+/// Crate-private parsers exposed for the fuzz targets in `fuzz/`; enabled by the non-default
+/// `fuzzing` feature. Not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use builder::{CorsBuilder, MAX_AGE_LIMIT};
+pub use config::CorsConfig;
 pub use decision::{CorsHeaders, Decision, Reason, Rejection};
 pub use error::{ConfigError, ListKind, Problem};
 pub use future::ResponseFuture;
@@ -22,3 +315,8 @@ pub use layer::CorsLayer;
 pub use policy::OriginFuture;
 pub use reload::{ReloadHandle, ReloadableCorsLayer};
 pub use service::Cors;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -65,8 +65,9 @@ fn policy(name: &str) -> CorsLayer {
             .allow_origin_fn(|origin, _| {
                 origin == "null" || origin.as_bytes().ends_with(b".trusted.test")
             }),
-        "predicate-parts" => CorsLayer::builder()
-            .allow_origin_fn(|_, parts| parts.uri.path().starts_with("/public")),
+        "predicate-parts" => {
+            CorsLayer::builder().allow_origin_fn(|_, parts| parts.uri.path().starts_with("/public"))
+        }
         "async" => CorsLayer::builder()
             .allow_origins(["https://app.example.com"])
             .allow_origin_async(|origin, _| async move {
@@ -124,7 +125,8 @@ const fn case(rule: &'static str, policy: &'static str) -> Case {
 const APP: (&str, &str) = ("origin", "https://app.example.com");
 const EVIL: (&str, &str) = ("origin", "https://evil.test");
 const ACRM_PUT: (&str, &str) = ("access-control-request-method", "PUT");
-const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 const ANY_PREFLIGHT_VARY: &str = "Access-Control-Request-Method, Access-Control-Request-Headers";
 const LIST_METHODS: &str = "PUT, DELETE, GET, HEAD, POST";
 
@@ -726,7 +728,9 @@ async fn run(case: &Case) -> (Response<Body>, usize) {
         async move {
             let mut response = Response::new(String::from("inner body"));
             for (name, value) in inner_headers {
-                response.headers_mut().append(*name, HeaderValue::from_static(value));
+                response
+                    .headers_mut()
+                    .append(*name, HeaderValue::from_static(value));
             }
             Ok::<_, Infallible>(response)
         }
@@ -763,7 +767,11 @@ async fn conformance_table() {
         let (response, calls) = run(case).await;
         let mut problems = Vec::new();
         if response.status() != case.status {
-            problems.push(format!("status {} (want {})", response.status(), case.status));
+            problems.push(format!(
+                "status {} (want {})",
+                response.status(),
+                case.status
+            ));
         }
         let want_calls = usize::from(case.called);
         if calls != want_calls {
@@ -822,7 +830,10 @@ async fn non_utf8_and_malformed_request_values_get_a_correct_answer() {
     let svc = cors.layer(inner);
     let bad = |name: &str, value: &[u8]| {
         let mut request = Request::options("/").body(String::new()).expect("valid");
-        request.headers_mut().insert("origin", HeaderValue::from_static("https://app.example.com"));
+        request.headers_mut().insert(
+            "origin",
+            HeaderValue::from_static("https://app.example.com"),
+        );
         request.headers_mut().insert(
             "access-control-request-method",
             HeaderValue::from_static("PUT"),
@@ -834,14 +845,24 @@ async fn non_utf8_and_malformed_request_values_get_a_correct_answer() {
         request
     };
     for (name, value) in [
-        ("access-control-request-headers", &b"x-api-key, \xff\xfe"[..]),
+        (
+            "access-control-request-headers",
+            &b"x-api-key, \xff\xfe"[..],
+        ),
         ("access-control-request-method", &b"P\xc3\xbcT"[..]),
         ("origin", &b"https://\xffapp.example.com"[..]),
     ] {
-        let response = svc.clone().oneshot(bad(name, value)).await.expect("infallible");
+        let response = svc
+            .clone()
+            .oneshot(bad(name, value))
+            .await
+            .expect("infallible");
         assert_eq!(response.status(), 403, "{name}");
         assert!(
-            response.headers().keys().all(|n| !n.as_str().starts_with("access-control-")),
+            response
+                .headers()
+                .keys()
+                .all(|n| !n.as_str().starts_with("access-control-")),
             "{name}"
         );
     }
@@ -876,7 +897,10 @@ fn list_setters_add_to_what_was_set_before() {
         .allow_methods(["DELETE"])
         .build()
         .expect("valid");
-    for (origin, method) in [("https://a.example.com", "DELETE"), ("https://b.example.com", "PUT")] {
+    for (origin, method) in [
+        ("https://a.example.com", "DELETE"),
+        ("https://b.example.com", "PUT"),
+    ] {
         let (parts, ()) = Request::options("/")
             .header("origin", origin)
             .header("access-control-request-method", method)
@@ -884,7 +908,10 @@ fn list_setters_add_to_what_was_set_before() {
             .expect("valid")
             .into_parts();
         assert!(
-            matches!(cors.evaluate(&parts), tower_cors::Decision::PreflightAccepted { .. }),
+            matches!(
+                cors.evaluate(&parts),
+                tower_cors::Decision::PreflightAccepted { .. }
+            ),
             "{origin} {method}"
         );
     }
