@@ -683,7 +683,13 @@ impl CorsBuilder {
             true_: HeaderValue::from_static("true"),
             star_authorization: HeaderValue::from_static("*, authorization"),
             allow_methods,
-            allow_headers: (!header_list.is_empty()).then(|| shared_value(header_list.join(", "))),
+            // Sent whenever a preflight names request headers, even an empty list, so the
+            // answer always states what is allowed.
+            allow_headers: Some(if header_list.is_empty() {
+                HeaderValue::from_static("")
+            } else {
+                shared_value(header_list.join(", "))
+            }),
             expose_headers: if expose_any {
                 Some(HeaderValue::from_static("*"))
             } else {

@@ -518,6 +518,11 @@ fn cases() -> Vec<Case> {
             ..preflight("§3.4 no ACAH without ACRH", "list")
         },
         Case {
+            headers: &[APP, ("access-control-request-method", "GET"), ("access-control-request-headers", " , ")],
+            expect: &[("access-control-allow-headers", Some(""))],
+            ..preflight("§3.5 ACAH sent when ACRH was, even empty, with no headers configured", "origins-only")
+        },
+        Case {
             headers: &[("origin", "https://x.test"), ACRM_PUT, ("access-control-request-headers", "x-anything, x-else")],
             expect: &[("access-control-allow-headers", Some("*"))],
             ..preflight("§3.4 any header without credentials: ACAH *", "any-all")
