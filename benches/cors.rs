@@ -4,12 +4,15 @@
 //! Every benchmark measures one whole request the way a server drives it: `poll_ready`, `call`,
 //! one poll of the response future (which must be ready: nothing here may need a second poll),
 //! and dropping the response. Requests are built outside the timed region, identically for all
-//! three variants, with header values that share one buffer the way hyper's parser makes them.
+//! variants, with header values that share one buffer the way hyper's parser makes them. The
+//! headline scenarios also measure [`Floor`], the least any layer writing the same headers can
+//! cost, as a reference.
 //!
 //! After criterion has run, the medians it saved are read back and printed as a table of
 //! overheads (variant − bare) and ratios (tower-cors overhead ÷ tower-http overhead); the table
 //! is also written to `target/criterion/cors-summary.md`. Only results written by this run are
-//! used, so a filtered run prints only the rows it measured.
+//! used, so a filtered run prints only the rows it measured. `benches/README.md` explains the
+//! method and shows a run.
 //!
 //! ```text
 //! cargo bench --bench cors                 # everything (about five minutes)
@@ -241,7 +244,8 @@ struct RequestHead {
 
 impl RequestHead {
     fn new(method: Method, origin: Option<&str>) -> Self {
-        // What a browser sends besides the CORS headers.
+        // What Firefox sends with a `fetch()` from another site, besides the CORS headers (a
+        // lookup's cost may depend on how many names the request has).
         let mut headers = vec![
             (header::HOST, shared(b"api.example.com")),
             (
@@ -249,7 +253,17 @@ impl RequestHead {
                 shared(b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
             ),
             (header::ACCEPT, shared(b"*/*")),
-            (header::ACCEPT_ENCODING, shared(b"gzip, deflate, br")),
+            (header::ACCEPT_LANGUAGE, shared(b"en-US,en;q=0.5")),
+            (header::ACCEPT_ENCODING, shared(b"gzip, deflate, br, zstd")),
+            (header::REFERER, shared(b"https://app.example.com/")),
+            (header::CONNECTION, shared(b"keep-alive")),
+            (HeaderName::from_static("sec-fetch-dest"), shared(b"empty")),
+            (HeaderName::from_static("sec-fetch-mode"), shared(b"cors")),
+            (
+                HeaderName::from_static("sec-fetch-site"),
+                shared(b"same-site"),
+            ),
+            (HeaderName::from_static("priority"), shared(b"u=4")),
         ];
         if let Some(origin) = origin {
             headers.push((header::ORIGIN, shared(origin.as_bytes())));

@@ -419,6 +419,7 @@ impl<'a> CorsHeaders<'a> {
 
     /// The headers of an actual request's response (no preflight header among them), detached
     /// from the request and the policy; a few words, cheap to move along with the inner future.
+    /// Always inlined into `service::plan`, for the reason given there.
     #[inline(always)]
     pub(crate) fn to_actual(&self) -> ActualHeaders {
         debug_assert!(

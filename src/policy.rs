@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, StatusCode};
 use smallvec::SmallVec;
@@ -20,7 +20,7 @@ use smallvec::SmallVec;
 use crate::decision::{
     AllowHeaders, CorsHeaders, Decision, Reason, Rejection, VaryFlags, REQUEST_PRIVATE_NETWORK,
 };
-use crate::header_list::{self, eq_lower, ScanError};
+use crate::header_list::{self, eq_lower, Lines, ScanError};
 use crate::origin::OriginMatcher;
 
 /// A synchronous origin predicate.
@@ -204,24 +204,60 @@ impl<B> RequestHead for Request<B> {
     }
 }
 
-/// Up to this many header names, [`first`] compares names rather than hashing one.
+/// Up to this many header names, [`Asked::read`] compares names rather than hashing them.
 const SCAN_HEADERS_UP_TO: usize = 32;
 
-/// The first value of a request header.
-///
-/// The map hashes a name a byte at a time, each byte a multiply in one dependency chain (for a
-/// standard name, its 16-byte tag), which takes longer than comparing the name with each of the
-/// dozen or two a browser's request carries: standard names compare as a one-byte tag, custom
-/// ones by length first. Past [`SCAN_HEADERS_UP_TO`] names the map's own lookup is used, so
-/// the cost stays bounded whatever the request.
-fn first<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a HeaderValue> {
-    if headers.keys_len() > SCAN_HEADERS_UP_TO {
-        return headers.get(name);
+/// What a preflight asks for: its `Access-Control-Request-*` headers.
+struct Asked<'a> {
+    method: &'a HeaderValue,
+    private_network: Option<&'a HeaderValue>,
+    headers: Option<Lines<'a>>,
+}
+
+impl<'a> Asked<'a> {
+    /// Reads the request's preflight headers; `None` without `Access-Control-Request-Method`
+    /// (not a preflight). First lines count.
+    ///
+    /// One pass compares the names: the map's lookups hash a name a byte at a time, each byte a
+    /// multiply in one dependency chain (sixteen for a standard name's tag, over fifty for the
+    /// private-network name), which takes longer than comparing each of the dozen or two names
+    /// a browser's preflight carries (a standard name differs by its tag, a custom one by its
+    /// length, almost always). Past [`SCAN_HEADERS_UP_TO`] names the map's lookups are used, so
+    /// the cost stays bounded whatever the request.
+    fn read(headers: &'a HeaderMap) -> Option<Self> {
+        if headers.keys_len() > SCAN_HEADERS_UP_TO {
+            let lines = headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
+            return Some(Asked {
+                method: headers.get(header::ACCESS_CONTROL_REQUEST_METHOD)?,
+                private_network: headers.get(REQUEST_PRIVATE_NETWORK),
+                headers: lines.iter().next().is_some().then_some(Lines::All(lines)),
+            });
+        }
+        let (mut method, mut private_network) = (None, None);
+        let (mut first_line, mut more_lines) = (None, false);
+        for (name, value) in headers {
+            if name == header::ACCESS_CONTROL_REQUEST_METHOD {
+                method = method.or(Some(value));
+            } else if name == header::ACCESS_CONTROL_REQUEST_HEADERS {
+                more_lines |= first_line.is_some();
+                first_line = first_line.or(Some(value));
+            } else if *name == REQUEST_PRIVATE_NETWORK {
+                private_network = private_network.or(Some(value));
+            }
+        }
+        let headers = match first_line {
+            None => None,
+            Some(line) if !more_lines => Some(Lines::One(line)),
+            Some(_) => Some(Lines::All(
+                headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS),
+            )),
+        };
+        Some(Asked {
+            method: method?,
+            private_network,
+            headers,
+        })
     }
-    headers
-        .iter()
-        .find(|(candidate, _)| *candidate == name)
-        .map(|(_, value)| value)
 }
 
 impl Policy {
@@ -241,7 +277,7 @@ impl Policy {
         origin_answer: Option<bool>,
     ) -> Decision<'a> {
         let headers = head.headers();
-        let Some(origin) = first(headers, &header::ORIGIN) else {
+        let Some(origin) = headers.get(header::ORIGIN) else {
             return Decision::NotCors {
                 headers: self.not_cors_headers(),
             };
@@ -258,13 +294,13 @@ impl Policy {
         } else {
             false
         };
-        let requested_method = if head.method() == Method::OPTIONS {
-            first(headers, &header::ACCESS_CONTROL_REQUEST_METHOD)
+        let asked = if head.method() == Method::OPTIONS {
+            Asked::read(headers)
         } else {
             None
         };
-        if let Some(method) = requested_method {
-            self.preflight(headers, origin, method, allowed)
+        if let Some(asked) = asked {
+            self.preflight(headers, origin, asked, allowed)
         } else if allowed {
             Decision::ActualAllowed {
                 headers: self.actual_headers(origin),
@@ -291,7 +327,7 @@ impl Policy {
         &'a self,
         headers: &'a HeaderMap,
         origin: &'a HeaderValue,
-        method: &'a HeaderValue,
+        asked: Asked<'a>,
         origin_allowed: bool,
     ) -> Decision<'a> {
         let reject = |reason| {
@@ -308,11 +344,13 @@ impl Policy {
         if !origin_allowed {
             return reject(Reason::OriginNotAllowed);
         }
-        let private_network = first(headers, &REQUEST_PRIVATE_NETWORK)
+        let private_network = asked
+            .private_network
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
         if private_network && !self.private_network {
             return reject(Reason::PrivateNetworkNotAllowed);
         }
+        let method = asked.method;
         let m = method.as_bytes();
         let method_ok = header_list::is_token(m)
             && (matches!(m, b"GET" | b"HEAD" | b"POST")
@@ -321,11 +359,9 @@ impl Policy {
         if !method_ok {
             return reject(Reason::MethodNotAllowed(m));
         }
-        let requested = headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
-        // One lookup: `GetAll` remembers where the lines are.
-        let has_requested = requested.iter().next().is_some();
+        let has_requested = asked.headers.is_some();
         let mut authorization = false;
-        if has_requested {
+        if let Some(requested) = asked.headers {
             let scan = header_list::scan(requested, |name| {
                 self.any_header || self.headers.contains(name)
             });
@@ -501,6 +537,57 @@ impl Future for OriginFuture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asked_reads_the_same_with_few_or_many_headers() {
+        let lines_of = |asked: &Asked<'_>| -> Vec<Vec<u8>> {
+            match &asked.headers {
+                None => Vec::new(),
+                Some(Lines::One(line)) => vec![line.as_bytes().to_vec()],
+                Some(Lines::All(lines)) => lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+            }
+        };
+        for padding in [0, 40] {
+            let mut map = HeaderMap::new();
+            for i in 0..padding {
+                let name = http::HeaderName::from_bytes(format!("x-pad-{i}").as_bytes());
+                map.insert(name.expect("valid name"), HeaderValue::from_static("1"));
+            }
+            assert!(
+                Asked::read(&map).is_none(),
+                "{padding}: no method, no preflight"
+            );
+            map.append(
+                header::ACCESS_CONTROL_REQUEST_METHOD,
+                HeaderValue::from_static("PUT"),
+            );
+            map.append(
+                header::ACCESS_CONTROL_REQUEST_METHOD,
+                HeaderValue::from_static("GET"),
+            );
+            let asked = Asked::read(&map).expect("a preflight");
+            assert_eq!(asked.method, "PUT", "{padding}: the first line counts");
+            assert!(asked.private_network.is_none() && asked.headers.is_none());
+            map.append(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                HeaderValue::from_static("a"),
+            );
+            map.append(REQUEST_PRIVATE_NETWORK, HeaderValue::from_static("true"));
+            let asked = Asked::read(&map).expect("a preflight");
+            assert_eq!(lines_of(&asked), [b"a".to_vec()], "{padding}");
+            assert_eq!(asked.private_network.expect("asked"), "true");
+            map.append(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                HeaderValue::from_static("b"),
+            );
+            let asked = Asked::read(&map).expect("a preflight");
+            assert_eq!(
+                lines_of(&asked),
+                [b"a".to_vec(), b"b".to_vec()],
+                "{padding}"
+            );
+        }
+    }
 
     #[test]
     fn caseless_set_small_and_hashed() {

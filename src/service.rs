@@ -137,6 +137,9 @@ pub(crate) enum Plan<R> {
     Pending,
 }
 
+/// Turns a decision into a plan. Always inlined: built on the stack and read back piecemeal,
+/// the decision cost a stalled load per request (the processor could not forward the narrow
+/// stores to the wide load); inlined, its fields stay in registers.
 #[inline(always)]
 pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
     match decision {
