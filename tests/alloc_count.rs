@@ -9,7 +9,6 @@
 //! `cargo test --test alloc_count -- --nocapture` prints the table, with tower-http 0.7.1's
 //! counts for the same policy beside ours (printed, not asserted).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
@@ -23,69 +22,13 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Response};
 use tower::{Layer, Service, ServiceExt};
 
-/// Counts allocations made by the current thread, then defers to the system allocator.
-struct Counting;
-
-/// Allocations and the bytes they asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Tally {
-    count: usize,
-    bytes: usize,
-}
-
-impl std::ops::Sub for Tally {
-    type Output = Tally;
-
-    fn sub(self, other: Tally) -> Tally {
-        Tally {
-            count: self.count - other.count,
-            bytes: self.bytes - other.bytes,
-        }
-    }
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocated, Counting, Tally};
 
 thread_local! {
-    // `const` initialisation and no destructor: reading it never allocates or registers
-    // anything, so it is safe to touch from inside the allocator.
-    static ALLOCATED: Cell<Tally> = const { Cell::new(Tally { count: 0, bytes: 0 }) };
+    // What the inner service allocated itself, to be subtracted.
     static INNER: Cell<Tally> = const { Cell::new(Tally { count: 0, bytes: 0 }) };
-}
-
-fn count_one(bytes: usize) {
-    let _ = ALLOCATED.try_with(|t| {
-        let Tally { count, bytes: b } = t.get();
-        t.set(Tally {
-            count: count + 1,
-            bytes: b + bytes,
-        });
-    });
-}
-
-fn allocated() -> Tally {
-    ALLOCATED.with(Cell::get)
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the only addition is a thread-local tally that never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one(layout.size());
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count_one(layout.size());
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one(new_size);
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-    }
 }
 
 #[global_allocator]

@@ -9,8 +9,9 @@
 #[path = "browser_model/model.rs"]
 mod model;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, Counting, Tally};
 
 use http::header::{ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_ORIGIN};
 use http::{HeaderValue, Request};
@@ -19,55 +20,8 @@ use tower_cors::{
     CorsLayer, Decision, Reason, MAX_REQUEST_HEADERS_BYTES, MAX_REQUEST_HEADER_NAMES,
 };
 
-/// Counts the allocations (and bytes) of the current thread, then defers to the system
-/// allocator. Thread-local, so tests running in parallel do not disturb each other.
-struct Counting;
-
-thread_local! {
-    // `const` initialisation and no destructor: touching it never allocates.
-    static COUNT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
-}
-
-fn record(size: usize) {
-    let _ = COUNT.try_with(|c| {
-        let (n, bytes) = c.get();
-        c.set((n + 1, bytes + size));
-    });
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the only addition is a thread-local counter that never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        System.alloc(layout)
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        System.alloc_zeroed(layout)
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        System.realloc(ptr, layout, new_size)
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Allocations made while `f` runs: (count, bytes).
-fn allocations<T>(f: impl FnOnce() -> T) -> (T, (usize, usize)) {
-    let before = COUNT.with(Cell::get);
-    let out = f();
-    let after = COUNT.with(Cell::get);
-    (out, (after.0 - before.0, after.1 - before.1))
-}
 
 fn listed() -> PolicySpec {
     PolicySpec {
@@ -145,9 +99,10 @@ fn exchange(
 ) -> (http::Response<String>, usize, usize) {
     let request = req.to_request();
     let (parts, ()) = req.to_request().into_parts();
-    let (_, (decide, _)) =
+    let (_, Tally { count: decide, .. }) =
         allocations(|| matches!(layer.evaluate(&parts), Decision::OriginPending));
-    let ((res, calls), (whole, _)) = allocations(|| model::run_request(layer, &req.inner, request));
+    let ((res, calls), Tally { count: whole, .. }) =
+        allocations(|| model::run_request(layer, &req.inner, request));
     if let Err(problem) = model::check(policy, req, &res, calls) {
         panic!("{problem}\nrequest: {req:?}");
     }
@@ -444,12 +399,12 @@ fn ten_thousand_configured_origins() {
         ("https://app9999.example.com/", false),
     ];
     for (origin, want) in cases {
-        let (got, (n, _)) = decide(&big, origin);
+        let (got, Tally { count: n, .. }) = decide(&big, origin);
         assert_eq!(got, want, "{origin}");
         assert_eq!(n, 0, "deciding {origin} allocated");
     }
     // The small policy answers the first ten the same way, for the same (zero) cost.
-    let (got, (n, _)) = decide(&small, "https://app5.example.com");
+    let (got, Tally { count: n, .. }) = decide(&small, "https://app5.example.com");
     assert!(got);
     assert_eq!(n, 0);
 
