@@ -216,6 +216,31 @@ pub(crate) enum AllowHeaders<'a> {
     /// The request's own `Access-Control-Request-Headers` lines (from this request header
     /// map), echoed.
     Echo(&'a HeaderMap),
+    /// Lines already detached from the request (a pass-through preflight's).
+    Lines(&'a [HeaderValue]),
+}
+
+impl<'a> AllowHeaders<'a> {
+    /// Every line of `Access-Control-Allow-Headers` to send, in order.
+    fn lines(&self) -> impl Iterator<Item = &'a HeaderValue> {
+        let (one, echo, detached) = match *self {
+            AllowHeaders::None => (None, None, None),
+            AllowHeaders::Value(v) => (Some(v), None, None),
+            AllowHeaders::Echo(request) => (
+                None,
+                Some(
+                    request
+                        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
+                        .iter(),
+                ),
+                None,
+            ),
+            AllowHeaders::Lines(lines) => (None, None, Some(lines.iter())),
+        };
+        one.into_iter()
+            .chain(echo.into_iter().flatten())
+            .chain(detached.into_iter().flatten())
+    }
 }
 
 /// The `Vary` tokens a response needs, as bits.
@@ -324,19 +349,7 @@ impl<'a> CorsHeaders<'a> {
             ),
             (header::ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods),
         ];
-        let (single, echo) = match &self.allow_headers {
-            AllowHeaders::None => (None, None),
-            AllowHeaders::Value(v) => (Some(*v), None),
-            AllowHeaders::Echo(request) => (
-                None,
-                Some(
-                    request
-                        .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                        .iter(),
-                ),
-            ),
-        };
-        let allow_headers = single.into_iter().chain(echo.into_iter().flatten());
+        let allow_headers = self.allow_headers.lines();
         let rest = [
             (header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers),
             (header::ACCESS_CONTROL_MAX_AGE, self.max_age),
@@ -352,11 +365,7 @@ impl<'a> CorsHeaders<'a> {
     /// The value of one `Access-Control-*` header (the first line, for an echoed list).
     pub fn get(&self, name: &HeaderName) -> Option<&'a HeaderValue> {
         if *name == header::ACCESS_CONTROL_ALLOW_HEADERS {
-            return match &self.allow_headers {
-                AllowHeaders::None => None,
-                AllowHeaders::Value(v) => Some(v),
-                AllowHeaders::Echo(request) => request.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
-            };
+            return self.allow_headers.lines().next();
         }
         self.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
@@ -390,15 +399,11 @@ impl<'a> CorsHeaders<'a> {
             header::ACCESS_CONTROL_ALLOW_METHODS,
             self.allow_methods,
         );
-        match &self.allow_headers {
-            AllowHeaders::None => {}
-            AllowHeaders::Value(v) => {
-                map.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, (*v).clone());
-            }
-            AllowHeaders::Echo(request) => {
-                for v in request.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-                    map.append(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
-                }
+        let mut lines = self.allow_headers.lines();
+        if let Some(first) = lines.next() {
+            map.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, first.clone());
+            for line in lines {
+                map.append(header::ACCESS_CONTROL_ALLOW_HEADERS, line.clone());
             }
         }
         set(
@@ -443,15 +448,7 @@ impl<'a> CorsHeaders<'a> {
     /// Each value is a static or reference-counted `HeaderValue`, so copying it allocates
     /// nothing (unless more than one echoed `Access-Control-Request-Headers` line must be kept).
     pub(crate) fn to_owned_headers(&self) -> OwnedCorsHeaders {
-        let allow_headers = match &self.allow_headers {
-            AllowHeaders::None => SmallVec::new(),
-            AllowHeaders::Value(v) => SmallVec::from_buf([(*v).clone()]),
-            AllowHeaders::Echo(request) => request
-                .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .iter()
-                .cloned()
-                .collect(),
-        };
+        let allow_headers = self.allow_headers.lines().cloned().collect();
         OwnedCorsHeaders {
             allow_origin: self.allow_origin.cloned(),
             allow_credentials: self.allow_credentials.is_some(),
@@ -472,14 +469,12 @@ impl<'a> CorsHeaders<'a> {
         // Exactly what is needed: the usual six headers fit the smallest table (six entries),
         // whose arrays the allocator serves from its fastest size classes; a larger one costs
         // more to allocate than the headers cost to write.
-        let lines = match &self.allow_headers {
-            AllowHeaders::None => 0,
-            AllowHeaders::Value(_) => 1,
-            AllowHeaders::Echo(request) => request
-                .get_all(header::ACCESS_CONTROL_REQUEST_HEADERS)
-                .iter()
-                .count(),
-        };
+        map.reserve(self.header_count());
+        self.write(map, true);
+    }
+
+    /// How many header lines [`write`](Self::write) adds at most.
+    fn header_count(&self) -> usize {
         let singles = [
             self.allow_origin,
             self.allow_credentials,
@@ -489,8 +484,7 @@ impl<'a> CorsHeaders<'a> {
             self.allow_private_network,
             self.vary,
         ];
-        map.reserve(lines + singles.iter().flatten().count());
-        self.write(map, true);
+        self.allow_headers.lines().count() + singles.iter().flatten().count()
     }
 }
 
@@ -551,7 +545,7 @@ impl ActualHeaders {
 }
 
 /// [`CorsHeaders`] detached from the request and policy they borrow from, in fixed slots (no
-/// list to allocate), ready to be moved into the response.
+/// list to allocate), for a pass-through preflight's response.
 #[derive(Debug, Clone)]
 pub(crate) struct OwnedCorsHeaders {
     allow_origin: Option<HeaderValue>,
@@ -569,56 +563,23 @@ pub(crate) struct OwnedCorsHeaders {
 }
 
 impl OwnedCorsHeaders {
-    /// Like [`CorsHeaders::apply_to`], moving the values into `map` (so applying twice adds
-    /// nothing the second time). The map grows at most once.
-    pub(crate) fn apply_to(&mut self, map: &mut HeaderMap) {
-        if self.owns_cors_headers {
-            remove_cors_headers(map);
-        }
-        let count = usize::from(self.allow_origin.is_some())
-            + usize::from(self.allow_credentials)
-            + usize::from(self.allow_methods.is_some())
-            + self.allow_headers.len()
-            + usize::from(self.expose_headers.is_some())
-            + usize::from(self.max_age.is_some())
-            + usize::from(self.allow_private_network)
-            + usize::from(self.vary.is_some());
-        map.reserve(count);
-        put(
-            map,
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            self.allow_origin.take(),
-        );
-        if mem::take(&mut self.allow_credentials) {
-            map.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        put(
-            map,
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            self.allow_methods.take(),
-        );
-        let mut lines = mem::take(&mut self.allow_headers).into_iter();
-        if let Some(first) = lines.next() {
-            map.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, first);
-            for line in lines {
-                map.append(header::ACCESS_CONTROL_ALLOW_HEADERS, line);
-            }
-        }
-        put(
-            map,
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            self.expose_headers.take(),
-        );
-        put(map, header::ACCESS_CONTROL_MAX_AGE, self.max_age.take());
-        if mem::take(&mut self.allow_private_network) {
-            map.insert(ALLOW_PRIVATE_NETWORK, HeaderValue::from_static("true"));
-        }
-        if let Some(joined) = self.vary.take() {
-            merge_vary(map, self.vary_flags, joined);
-        }
+    /// Like [`CorsHeaders::apply_to`], through the same writer. The map grows at most once.
+    pub(crate) fn apply_to(&self, map: &mut HeaderMap) {
+        let true_ = HeaderValue::from_static("true");
+        let headers = CorsHeaders {
+            allow_origin: self.allow_origin.as_ref(),
+            allow_credentials: self.allow_credentials.then_some(&true_),
+            allow_methods: self.allow_methods.as_ref(),
+            allow_headers: AllowHeaders::Lines(&self.allow_headers),
+            expose_headers: self.expose_headers.as_ref(),
+            max_age: self.max_age.as_ref(),
+            allow_private_network: self.allow_private_network.then_some(&true_),
+            vary_flags: self.vary_flags,
+            vary: self.vary.as_ref(),
+            owns_cors_headers: self.owns_cors_headers,
+        };
+        map.reserve(headers.header_count());
+        headers.apply_to(map);
     }
 }
 

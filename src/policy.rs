@@ -120,6 +120,12 @@ pub(crate) struct Policy {
     pub(crate) values: Precomputed,
 }
 
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy").finish_non_exhaustive()
+    }
+}
+
 /// Makes a header value from a string built at build time, so that every copy made per request
 /// is a pointer copy: never an allocation, and not even a reference-count update.
 ///

@@ -118,12 +118,6 @@ impl<S> Cors<S> {
     }
 }
 
-impl std::fmt::Debug for Policy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy").finish_non_exhaustive()
-    }
-}
-
 /// What to do with a request once its decision is known, detached from the borrows of the
 /// decision so the request can move on.
 pub(crate) enum Plan<R> {

@@ -115,20 +115,21 @@ fn readable_grpc_status(response: &Response<Bytes>) -> String {
     panic!("no grpc-status in headers or trailers");
 }
 
+/// The preflight a browser sends before a gRPC-web or Connect `POST` with these headers.
+fn grpc_preflight(origin: &str, request_headers: &[&str]) -> Request<Full<Bytes>> {
+    tower_cors::testing::with_path(
+        tower_cors::testing::preflight(origin, "POST", request_headers),
+        CHECK,
+    )
+}
+
 #[tokio::test]
 async fn preflight_allows_what_grpc_web_clients_send() {
     let addr = serve().await;
-    let preflight = Request::builder()
-        .method(Method::OPTIONS)
-        .uri(CHECK)
-        .header("origin", APP)
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "content-type,grpc-timeout,x-grpc-web,x-user-agent",
-        )
-        .body(Full::<Bytes>::default())
-        .expect("request");
+    let preflight = grpc_preflight(
+        APP,
+        &["content-type", "grpc-timeout", "x-grpc-web", "x-user-agent"],
+    );
     let res = send(addr, preflight).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let h = res.headers();
@@ -149,31 +150,21 @@ async fn preflight_allows_what_grpc_web_clients_send() {
 #[tokio::test]
 async fn connect_preflight_is_allowed() {
     let addr = serve().await;
-    let preflight = Request::builder()
-        .method(Method::OPTIONS)
-        .uri(CHECK)
-        .header("origin", APP)
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "connect-protocol-version,connect-timeout-ms,content-type",
-        )
-        .body(Full::<Bytes>::default())
-        .expect("request");
+    let preflight = grpc_preflight(
+        APP,
+        &[
+            "connect-protocol-version",
+            "connect-timeout-ms",
+            "content-type",
+        ],
+    );
     assert_eq!(send(addr, preflight).await.status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn preflight_from_unlisted_origin_is_refused() {
     let addr = serve().await;
-    let preflight = Request::builder()
-        .method(Method::OPTIONS)
-        .uri(CHECK)
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type,x-grpc-web")
-        .body(Full::<Bytes>::default())
-        .expect("request");
+    let preflight = grpc_preflight("https://evil.example", &["content-type", "x-grpc-web"]);
     let res = send(addr, preflight).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(
