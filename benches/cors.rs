@@ -99,9 +99,10 @@ where
 /// A reference point, not a CORS layer: the least any layer can do that writes the same
 /// headers as tower-cors does for one scenario into an `http::HeaderMap` — no policy, no
 /// check, no removal of the inner service's headers, no `Vary` merge; only the request's
-/// `Origin` copied and the recorded headers inserted (or, for a preflight it answers, a copy of
-/// a prebuilt header map with the `Origin` put in, which saves hashing each name). Its
-/// overhead is a floor under any real layer's.
+/// `Origin` read and the recorded headers inserted (or, for a preflight it answers, a copy of a
+/// prebuilt header map, which saves hashing each name). An origin configured exactly is written
+/// from a static copy; any other is the request's own, copied. Its overhead is a floor under
+/// any real layer's.
 #[derive(Clone, Copy)]
 struct Floor<S> {
     inner: S,
@@ -115,7 +116,15 @@ struct Floor<S> {
 
 impl<S> Floor<S> {
     /// Records what tower-cors wrote on `response` (to a request through `Hello`).
-    fn like(inner: S, response: &Response<Bytes>, origin: Option<&HeaderValue>) -> Self {
+    ///
+    /// `exact`: the request's origin is one configured byte for byte (not matched by a pattern
+    /// or a predicate), so any layer could hold a copy of it.
+    fn like(
+        inner: S,
+        response: &Response<Bytes>,
+        origin: Option<&HeaderValue>,
+        exact: bool,
+    ) -> Self {
         let answered = !response.headers().contains_key(header::CONTENT_TYPE);
         let headers: Vec<_> = response
             .headers()
@@ -123,10 +132,18 @@ impl<S> Floor<S> {
             .filter(|(name, _)| *name != header::CONTENT_TYPE)
             .map(|(name, value)| {
                 let echoed = origin == Some(value) && name == header::ACCESS_CONTROL_ALLOW_ORIGIN;
-                (name.clone(), (!echoed).then(|| value.clone()))
+                // An echoed origin that was configured exactly can be written from a static
+                // copy, which costs less than copying the request's shared value.
+                let value = if echoed && exact {
+                    Some(static_copy(value))
+                } else {
+                    (!echoed).then(|| value.clone())
+                };
+                (name.clone(), value)
             })
             .collect();
         let mut template = HeaderMap::with_capacity(headers.len());
+        // The answer's own values, the origin included, are copied from the template as is.
         for (name, value) in &headers {
             let value = value.clone().unwrap_or(HeaderValue::from_static(""));
             template.insert(name.clone(), value);
@@ -137,6 +154,11 @@ impl<S> Floor<S> {
             answer: answered.then(|| response.status()),
             template: Box::leak(Box::new(template)),
         }
+    }
+
+    /// Whether the request's own `Origin` is written (no static copy of it is at hand).
+    fn echoes(&self) -> bool {
+        self.headers.iter().any(|(_, value)| value.is_none())
     }
 
     fn write(&self, map: &mut HeaderMap, origin: &mut Option<HeaderValue>) {
@@ -172,7 +194,9 @@ where
     }
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let origin = request.headers().get(header::ORIGIN).cloned();
+        // Any layer must read the `Origin`; only one without a copy of it must copy it.
+        let origin = std::hint::black_box(request.headers().get(header::ORIGIN));
+        let origin = if self.echoes() { origin.cloned() } else { None };
         let floor = Floor {
             inner: (),
             headers: self.headers,
@@ -233,6 +257,12 @@ fn shared(value: &[u8]) -> HeaderValue {
     // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it here.
     drop(bytes.clone());
     HeaderValue::from_maybe_shared(bytes).expect("valid header value")
+}
+
+/// A copy of `value` in static memory: copying it is a pointer copy.
+fn static_copy(value: &HeaderValue) -> HeaderValue {
+    let bytes: &'static [u8] = Box::leak(value.as_bytes().into());
+    HeaderValue::from_maybe_shared(Bytes::from_static(bytes)).expect("valid header value")
 }
 
 /// The head of one request; `build` makes a fresh `Request` from it outside the timed region.
@@ -465,7 +495,8 @@ impl Group {
             );
         }
         let origin = head.build().headers().get(header::ORIGIN).cloned();
-        let mut floor = Floor::like(Hello, &from_cors, origin.as_ref());
+        let exact = matches!(self.origins, Origins::Exact(_));
+        let mut floor = Floor::like(Hello, &from_cors, origin.as_ref(), exact);
 
         match self.drive_by {
             Drive::Call => {

@@ -700,7 +700,8 @@ impl CorsBuilder {
             vary_preflight_flags,
             vary_origin: HeaderValue::from_static("Origin"),
         };
-        let policy = Policy {
+        origins.intern_values();
+        let mut policy = Policy {
             any_origin,
             origins,
             origin_fns: self.origin_fns,
@@ -714,7 +715,9 @@ impl CorsBuilder {
             preflight_status: self.preflight_status,
             pass_through: self.pass_through,
             values,
+            prebuilt: Default::default(),
         };
+        policy.prebuild_answers();
         Ok(CorsLayer::from_policy(Arc::new(policy)))
     }
 

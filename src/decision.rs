@@ -319,6 +319,10 @@ pub struct CorsHeaders<'a> {
     /// The response answers a CORS request: `Access-Control-*` headers the inner service set
     /// are removed first, so that the layer's are the only ones.
     pub(crate) owns_cors_headers: bool,
+    /// The same headers already written into a map (with an empty
+    /// `Access-Control-Allow-Origin` first), for answers the layer builds: cloning it copies
+    /// the map's table where inserting would hash every name again.
+    pub(crate) prebuilt: Option<&'a HeaderMap>,
 }
 
 impl<'a> CorsHeaders<'a> {
@@ -335,6 +339,7 @@ impl<'a> CorsHeaders<'a> {
             vary_flags: VaryFlags::default(),
             vary: None,
             owns_cors_headers: true,
+            prebuilt: None,
         }
     }
 
@@ -466,6 +471,20 @@ impl<'a> CorsHeaders<'a> {
     /// Applies the headers to a response whose map is empty and was built by the layer: no
     /// removal or `Vary` merge needed.
     pub(crate) fn write_fresh(&self, map: &mut HeaderMap) {
+        if let Some(prebuilt) = self.prebuilt {
+            *map = prebuilt.clone();
+            if let Some(origin) = self.allow_origin {
+                // The first entry, found without hashing its name.
+                let first = map.iter_mut().next();
+                debug_assert!(first
+                    .as_ref()
+                    .is_some_and(|(n, _)| *n == header::ACCESS_CONTROL_ALLOW_ORIGIN));
+                if let Some((_, value)) = first {
+                    *value = origin.clone();
+                }
+            }
+            return;
+        }
         // Exactly what is needed: the usual six headers fit the smallest table (six entries),
         // whose arrays the allocator serves from its fastest size classes; a larger one costs
         // more to allocate than the headers cost to write.
@@ -577,6 +596,7 @@ impl OwnedCorsHeaders {
             vary_flags: self.vary_flags,
             vary: self.vary.as_ref(),
             owns_cors_headers: self.owns_cors_headers,
+            prebuilt: None,
         };
         map.reserve(headers.header_count());
         headers.apply_to(map);

@@ -81,8 +81,10 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<B>>,
 {
-    /// Carries out a decided plan: answers, or calls `inner` with `request`.
-    #[inline]
+    /// Carries out a decided plan: answers, or calls `inner` with `request`. Always inlined,
+    /// so that the inner service's future is built where the returned future goes rather than
+    /// copied there.
+    #[inline(always)]
     pub(crate) fn start<R>(
         plan: Plan<R>,
         policy: &Policy,

@@ -167,24 +167,37 @@ impl<'a> Iterator for Elements<'a> {
 }
 
 /// Whether `name` equals `lower` (already lower case) ignoring ASCII case: lengths first, then
-/// eight bytes at a time rather than byte by byte. Past eight bytes, the last word overlaps
-/// the one before it, so no byte is handled alone.
+/// eight bytes at a time rather than byte by byte.
 pub(crate) fn eq_lower(lower: &[u8], name: &[u8]) -> bool {
-    let len = lower.len();
-    if len != name.len() {
+    eq_words(lower, name, lower_word)
+}
+
+/// Whether `a` and `b` are byte for byte equal, compared as [`eq_lower`] does: for the short
+/// values compared per request, this costs less than a call to `memcmp`.
+pub(crate) fn eq_exact(a: &[u8], b: &[u8]) -> bool {
+    eq_words(a, b, |w| w)
+}
+
+/// Whether `b`, each word mapped by `map`, equals `a`: lengths first, then eight bytes at a
+/// time. Past eight bytes, the last word overlaps the one before it, so no byte is handled
+/// alone.
+#[inline(always)]
+fn eq_words(a: &[u8], b: &[u8], map: impl Fn(u64) -> u64) -> bool {
+    let len = a.len();
+    if len != b.len() {
         return false;
     }
     if len < 8 {
-        return short_word(lower) == lower_word(short_word(name));
+        return short_word(a) == map(short_word(b));
     }
     let mut at = 0;
     while at + 8 < len {
-        if word_at(lower, at) != lower_word(word_at(name, at)) {
+        if word_at(a, at) != map(word_at(b, at)) {
             return false;
         }
         at += 8;
     }
-    word_at(lower, len - 8) == lower_word(word_at(name, len - 8))
+    word_at(a, len - 8) == map(word_at(b, len - 8))
 }
 
 /// The eight bytes at `at` as a little-endian word; `bytes` holds at least `at + 8`.
@@ -276,6 +289,24 @@ mod tests {
         [&b"content-type"[..], b"x-api-key", b"authorization"]
             .iter()
             .any(|a| a.eq_ignore_ascii_case(name))
+    }
+
+    #[test]
+    fn eq_exact_compares_every_byte() {
+        for len in 0..=33usize {
+            let a: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(eq_exact(&a, &a.clone()), "{len}");
+            assert!(
+                !eq_exact(&a, &a[..len.saturating_sub(1)]) || len == 0,
+                "{len}"
+            );
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!eq_exact(&a, &b), "{len}, byte {at}");
+                assert!(eq_lower(&a, &b), "{len}, byte {at}: equal but for case");
+            }
+        }
     }
 
     #[test]

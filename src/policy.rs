@@ -118,6 +118,55 @@ pub(crate) struct Policy {
     pub(crate) preflight_status: StatusCode,
     pub(crate) pass_through: bool,
     pub(crate) values: Precomputed,
+    /// Preflight answers written out once (see [`Policy::prebuild_answers`]).
+    pub(crate) prebuilt: Prebuilt,
+}
+
+/// Which `Access-Control-Allow-Headers` an accepted preflight's answer carries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AllowHeadersKind {
+    /// None: the preflight named no request headers.
+    None,
+    /// The configured list.
+    Configured,
+    /// `*` (any header, without credentials).
+    Star,
+    /// `*, authorization` (any header without credentials, `authorization` asked for).
+    StarAuthorization,
+    /// The request's own list (any header, with credentials): never prebuilt.
+    Echo,
+}
+
+impl AllowHeadersKind {
+    const PREBUILT: [AllowHeadersKind; 4] = [
+        AllowHeadersKind::None,
+        AllowHeadersKind::Configured,
+        AllowHeadersKind::Star,
+        AllowHeadersKind::StarAuthorization,
+    ];
+}
+
+/// The header maps of preflight answers, written once when the policy is built, with an empty
+/// `Access-Control-Allow-Origin` first for the answer to fill in. An answer clones one: copying
+/// a map's table costs less than hashing each name into a new one.
+#[derive(Default)]
+pub(crate) struct Prebuilt {
+    /// Accepted answers, by [`Prebuilt::slot`]; `None` for combinations the policy never sends.
+    accepted: [Option<HeaderMap>; 8],
+    /// The refused answer (`Vary` only).
+    refused: Option<HeaderMap>,
+}
+
+impl Prebuilt {
+    fn slot(kind: AllowHeadersKind, private_network: bool) -> usize {
+        kind as usize * 2 + usize::from(private_network)
+    }
+
+    fn accepted(&self, kind: AllowHeadersKind, private_network: bool) -> Option<&HeaderMap> {
+        self.accepted
+            .get(Self::slot(kind, private_network))?
+            .as_ref()
+    }
 }
 
 impl std::fmt::Debug for Policy {
@@ -136,37 +185,48 @@ impl std::fmt::Debug for Policy {
 /// reference-counted instead, so that building policies from ever-new values cannot grow
 /// memory without bound.
 pub(crate) fn shared_value(s: String) -> HeaderValue {
-    let bytes = match intern(s) {
-        Ok(interned) => Bytes::from_static(interned.as_bytes()),
-        Err(s) => {
-            let bytes = Bytes::from(s);
-            // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it
-            // now rather than on the first request.
-            drop(bytes.clone());
-            bytes
-        }
-    };
+    if let Some(value) = interned_value(&s) {
+        return value;
+    }
+    let bytes = Bytes::from(s);
+    // The first clone of a `Bytes` made from a `Vec` moves it to shared storage; do it now
+    // rather than on the first request.
+    drop(bytes.clone());
     HeaderValue::from_maybe_shared(bytes).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The most bytes [`shared_value`] interns over the life of the process.
+/// The interned, `'static` header value for `s`, if it is one already or there is room left to
+/// intern it; `None` if `s` is not a valid header value or the budget is spent.
+pub(crate) fn interned_value(s: &str) -> Option<HeaderValue> {
+    let interned = intern(s)?;
+    HeaderValue::from_maybe_shared(Bytes::from_static(interned.as_bytes())).ok()
+}
+
+/// The most bytes [`interned_value`] interns over the life of the process.
 const INTERN_LIMIT: usize = 64 * 1024;
 
 /// Returns the interned copy of `s`, interning it if there is room.
-fn intern(s: String) -> Result<&'static str, String> {
-    static INTERNED: Mutex<(Vec<&'static str>, usize)> = Mutex::new((Vec::new(), 0));
+fn intern(s: &str) -> Option<&'static str> {
+    struct Interned {
+        values: hashbrown::HashSet<&'static str, RandomState>,
+        bytes: usize,
+    }
+    static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
     let mut guard = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
-    let (values, total) = &mut *guard;
-    if let Some(found) = values.iter().find(|v| **v == s) {
-        return Ok(found);
+    let interned = guard.get_or_insert_with(|| Interned {
+        values: Default::default(),
+        bytes: 0,
+    });
+    if let Some(found) = interned.values.get(s) {
+        return Some(found);
     }
-    if *total + s.len() > INTERN_LIMIT {
-        return Err(s);
+    if interned.bytes + s.len() > INTERN_LIMIT {
+        return None;
     }
-    *total += s.len();
-    let interned: &'static str = Box::leak(s.into_boxed_str());
-    values.push(interned);
-    Ok(interned)
+    interned.bytes += s.len();
+    let value: &'static str = Box::leak(s.into());
+    interned.values.insert(value);
+    Some(value)
 }
 
 /// What [`Policy::evaluate`] reads from a request: the method, the headers, and the whole head
@@ -288,10 +348,15 @@ impl Policy {
                 headers: self.not_cors_headers(),
             };
         };
-        let allowed = if self.any_origin
-            || self.origins.matches(origin.as_bytes())
-            || (self.needs_parts() && self.ask_predicates(origin, head))
-        {
+        // The value to send back: the configured copy of a listed origin when it has one,
+        // else the request's own.
+        let mut allow_origin = origin;
+        let allowed = if self.any_origin {
+            true
+        } else if let Some(listed) = self.origins.find(origin.as_bytes()) {
+            allow_origin = listed.unwrap_or(origin);
+            true
+        } else if self.needs_parts() && self.ask_predicates(origin, head) {
             true
         } else if let Some(answer) = origin_answer {
             answer
@@ -306,10 +371,10 @@ impl Policy {
             None
         };
         if let Some(asked) = asked {
-            self.preflight(headers, origin, asked, allowed)
+            self.preflight(headers, origin, allow_origin, asked, allowed)
         } else if allowed {
             Decision::ActualAllowed {
-                headers: self.actual_headers(origin),
+                headers: self.actual_headers(allow_origin),
             }
         } else {
             Decision::ActualDenied(Rejection {
@@ -333,6 +398,7 @@ impl Policy {
         &'a self,
         headers: &'a HeaderMap,
         origin: &'a HeaderValue,
+        allow_origin: &'a HeaderValue,
         asked: Asked<'a>,
         origin_allowed: bool,
     ) -> Decision<'a> {
@@ -340,11 +406,7 @@ impl Policy {
             Decision::PreflightRejected(Rejection {
                 origin,
                 reason,
-                headers: CorsHeaders {
-                    vary_flags: self.values.vary_preflight_flags,
-                    vary: Some(&self.values.vary_preflight),
-                    ..CorsHeaders::empty()
-                },
+                headers: self.refused_headers(),
             })
         };
         if !origin_allowed {
@@ -378,43 +440,114 @@ impl Policy {
                 Err(ScanError::NotAllowed(h)) => return reject(Reason::HeaderNotAllowed(h)),
             }
         }
-        let v = &self.values;
-        let allow_methods = if self.any_method && self.credentials {
-            method
+        let kind = if !has_requested {
+            AllowHeadersKind::None
+        } else if !self.any_header {
+            AllowHeadersKind::Configured
+        } else if self.credentials {
+            AllowHeadersKind::Echo
+        } else if authorization {
+            AllowHeadersKind::StarAuthorization
         } else {
-            &v.allow_methods
-        };
-        let allow_headers = if !has_requested {
-            AllowHeaders::None
-        } else if self.any_header {
-            if self.credentials {
-                AllowHeaders::Echo(headers)
-            } else if authorization {
-                AllowHeaders::Value(&v.star_authorization)
-            } else {
-                AllowHeaders::Value(&v.star)
-            }
-        } else {
-            v.allow_headers
-                .as_ref()
-                .map_or(AllowHeaders::None, AllowHeaders::Value)
+            AllowHeadersKind::Star
         };
         Decision::PreflightAccepted {
-            headers: CorsHeaders {
-                allow_origin: Some(self.allow_origin_value(origin)),
-                allow_credentials: self.credentials.then_some(&v.true_),
-                allow_methods: Some(allow_methods),
-                allow_headers,
-                expose_headers: None,
-                max_age: v.max_age.as_ref(),
-                allow_private_network: private_network.then_some(&v.true_),
-                vary_flags: v.vary_preflight_flags,
-                vary: Some(&v.vary_preflight),
-                owns_cors_headers: true,
-            },
+            headers: self.accepted_headers(
+                self.allow_origin_value(allow_origin),
+                method,
+                kind,
+                headers,
+                private_network,
+            ),
             status: self.preflight_status,
             pass_through: self.pass_through,
         }
+    }
+
+    /// The headers of an accepted preflight's answer; `method` is the one asked for, and
+    /// `request` the request's headers (for an echoed `Access-Control-Allow-Headers`).
+    fn accepted_headers<'a>(
+        &'a self,
+        allow_origin: &'a HeaderValue,
+        method: &'a HeaderValue,
+        kind: AllowHeadersKind,
+        request: &'a HeaderMap,
+        private_network: bool,
+    ) -> CorsHeaders<'a> {
+        let v = &self.values;
+        let echo_method = self.any_method && self.credentials;
+        let allow_headers = match kind {
+            AllowHeadersKind::None => AllowHeaders::None,
+            AllowHeadersKind::Configured => v
+                .allow_headers
+                .as_ref()
+                .map_or(AllowHeaders::None, AllowHeaders::Value),
+            AllowHeadersKind::Star => AllowHeaders::Value(&v.star),
+            AllowHeadersKind::StarAuthorization => AllowHeaders::Value(&v.star_authorization),
+            AllowHeadersKind::Echo => AllowHeaders::Echo(request),
+        };
+        CorsHeaders {
+            allow_origin: Some(allow_origin),
+            allow_credentials: self.credentials.then_some(&v.true_),
+            allow_methods: Some(if echo_method {
+                method
+            } else {
+                &v.allow_methods
+            }),
+            allow_headers,
+            expose_headers: None,
+            max_age: v.max_age.as_ref(),
+            allow_private_network: private_network.then_some(&v.true_),
+            vary_flags: v.vary_preflight_flags,
+            vary: Some(&v.vary_preflight),
+            owns_cors_headers: true,
+            prebuilt: if echo_method {
+                None
+            } else {
+                self.prebuilt.accepted(kind, private_network)
+            },
+        }
+    }
+
+    /// The headers of a refused preflight's answer: `Vary` only.
+    fn refused_headers(&self) -> CorsHeaders<'_> {
+        CorsHeaders {
+            vary_flags: self.values.vary_preflight_flags,
+            vary: Some(&self.values.vary_preflight),
+            prebuilt: self.prebuilt.refused.as_ref(),
+            ..CorsHeaders::empty()
+        }
+    }
+
+    /// Writes the answers of accepted and refused preflights into maps, once, for
+    /// [`CorsHeaders::write_fresh`] to clone.
+    pub(crate) fn prebuild_answers(&mut self) {
+        let placeholder = HeaderValue::from_static("");
+        let (method, request) = (&placeholder, &HeaderMap::new());
+        let mut prebuilt = Prebuilt::default();
+        for kind in AllowHeadersKind::PREBUILT {
+            for private_network in [false, true] {
+                let unreachable = (private_network && !self.private_network)
+                    || (self.any_header && kind == AllowHeadersKind::Configured)
+                    || (!(self.any_header && !self.credentials)
+                        && matches!(
+                            kind,
+                            AllowHeadersKind::Star | AllowHeadersKind::StarAuthorization
+                        ));
+                if unreachable {
+                    continue;
+                }
+                let headers =
+                    self.accepted_headers(&placeholder, method, kind, request, private_network);
+                let mut map = HeaderMap::new();
+                headers.write_fresh(&mut map);
+                prebuilt.accepted[Prebuilt::slot(kind, private_network)] = Some(map);
+            }
+        }
+        let mut refused = HeaderMap::new();
+        self.refused_headers().write_fresh(&mut refused);
+        prebuilt.refused = Some(refused);
+        self.prebuilt = prebuilt;
     }
 
     #[inline]
@@ -593,6 +726,85 @@ mod tests {
                 "{padding}"
             );
         }
+    }
+
+    /// Every preflight answer cloned from a prebuilt map carries exactly what the writer
+    /// writes into an empty map, for every kind of `Access-Control-Allow-Headers` and with and
+    /// without private network access.
+    #[test]
+    fn prebuilt_answers_match_the_writer() {
+        use crate::testing::preflight_parts;
+        use crate::CorsLayer;
+
+        let builders = [
+            CorsLayer::builder().allow_origins(["https://a.example"]),
+            CorsLayer::builder()
+                .allow_origins(["https://a.example", "https://*.b.example"])
+                .allow_headers(["content-type", "x-one"])
+                .allow_methods(["PUT"])
+                .allow_credentials(true)
+                .max_age(std::time::Duration::from_secs(60)),
+            CorsLayer::builder().allow_any_origin().allow_any_header(),
+            CorsLayer::builder()
+                .allow_origins(["https://a.example"])
+                .allow_any_header()
+                .allow_any_method()
+                .allow_credentials(true)
+                .allow_private_network(true),
+            CorsLayer::builder()
+                .allow_origins(["https://a.example", "https://*.b.example"])
+                .allow_headers(["x-one"])
+                .allow_private_network(true),
+        ];
+        let requests: Vec<(&str, &str, &[&str], bool)> = vec![
+            ("https://a.example", "GET", &[], false),
+            ("https://a.example", "PUT", &["content-type"], false),
+            (
+                "https://x.b.example",
+                "PUT",
+                &["x-one", "authorization"],
+                false,
+            ),
+            ("https://a.example", "DELETE", &["x-one"], true),
+            ("https://x.b.example", "GET", &["x-one"], true),
+            ("https://evil.example", "GET", &[], false),
+        ];
+        let mut checked = 0;
+        for (i, builder) in builders.into_iter().enumerate() {
+            let layer = builder.build().expect("valid policy");
+            for (origin, method, names, private_network) in &requests {
+                let mut parts = preflight_parts(origin, method, names);
+                if *private_network {
+                    parts
+                        .headers
+                        .insert(REQUEST_PRIVATE_NETWORK, HeaderValue::from_static("true"));
+                }
+                let decision = layer.evaluate(&parts);
+                let headers = decision.headers().expect("decided");
+                let mut cloned = HeaderMap::new();
+                headers.write_fresh(&mut cloned);
+                let mut written = HeaderMap::new();
+                headers.apply_to(&mut written);
+                let lines = |map: &HeaderMap| {
+                    let mut lines: Vec<_> = map
+                        .iter()
+                        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+                        .collect();
+                    lines.sort();
+                    lines
+                };
+                assert_eq!(
+                    lines(&cloned),
+                    lines(&written),
+                    "policy {i}, {origin} {method} {names:?}"
+                );
+                checked += usize::from(headers.prebuilt.is_some());
+            }
+        }
+        assert!(
+            checked >= 15,
+            "only {checked} answers came from a prebuilt map"
+        );
     }
 
     #[test]

@@ -5,14 +5,19 @@
 use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::RandomState;
-use hashbrown::{HashSet, HashTable};
+use hashbrown::{HashMap, HashTable};
+use http::HeaderValue;
 use smallvec::SmallVec;
 
 use super::parse::split_request_origin;
 use super::pattern::{Pattern, PortSpec};
+use crate::header_list::eq_exact;
 
 /// The longest host a pattern matches: the longest DNS name, as the builder allows it.
 const MAX_HOST_LEN: usize = 253;
+
+/// Up to this many exact origins are compared one by one rather than hashed.
+const SCAN_EXACT_UP_TO: usize = 4;
 
 /// Patterns that share a scheme and host, with every port they accept.
 #[derive(Debug)]
@@ -25,7 +30,12 @@ struct HostEntry {
 /// Exact origins and patterns, compiled.
 #[derive(Debug, Default)]
 pub(crate) struct OriginMatcher {
-    exact: HashSet<Box<[u8]>, RandomState>,
+    /// Exact origins, each with its own copy as a `'static` header value to send back when
+    /// one could be interned (see [`OriginMatcher::intern_values`]).
+    exact: HashMap<Box<[u8]>, Option<HeaderValue>, RandomState>,
+    /// The same, when there are at most [`SCAN_EXACT_UP_TO`]: comparing a few values (their
+    /// lengths first) costs less than hashing the request's.
+    few: Option<Vec<(Box<[u8]>, Option<HeaderValue>)>>,
     /// `scheme://*.host[:port]` patterns, keyed by scheme and base host.
     subdomains: HashTable<HostEntry>,
     /// `scheme://host:*` patterns, keyed by scheme and host.
@@ -35,7 +45,25 @@ pub(crate) struct OriginMatcher {
 
 impl OriginMatcher {
     pub(crate) fn add_exact(&mut self, origin: &str) {
-        self.exact.insert(origin.as_bytes().into());
+        self.exact.insert(origin.as_bytes().into(), None);
+    }
+
+    /// Gives each exact origin a `'static` copy to send as `Access-Control-Allow-Origin`, as
+    /// far as the process-wide interning budget allows: copying the request's own value would
+    /// cost two atomic updates of its buffer's reference count per response (copy and drop).
+    /// Called once the policy is known to be valid.
+    pub(crate) fn intern_values(&mut self) {
+        for (origin, value) in &mut self.exact {
+            *value = std::str::from_utf8(origin)
+                .ok()
+                .and_then(crate::policy::interned_value);
+        }
+        self.few = (self.exact.len() <= SCAN_EXACT_UP_TO).then(|| {
+            self.exact
+                .iter()
+                .map(|(origin, value)| (origin.clone(), value.clone()))
+                .collect()
+        });
     }
 
     pub(crate) fn add_pattern(&mut self, pattern: Pattern) {
@@ -67,10 +95,28 @@ impl OriginMatcher {
     }
 
     /// Whether a request's `Origin` value is listed or matches a pattern.
+    #[cfg(test)]
     pub(crate) fn matches(&self, origin: &[u8]) -> bool {
-        if self.exact.contains(origin) {
-            return true;
+        self.find(origin).is_some()
+    }
+
+    /// Matches a request's `Origin` value: `None` if it is neither listed nor matches a
+    /// pattern; for a listed one, the value to send back if it has an interned copy.
+    pub(crate) fn find(&self, origin: &[u8]) -> Option<Option<&HeaderValue>> {
+        let exact = match &self.few {
+            Some(few) => few
+                .iter()
+                .find(|(listed, _)| eq_exact(listed, origin))
+                .map(|(_, value)| value),
+            None => self.exact.get(origin),
+        };
+        if let Some(value) = exact {
+            return Some(value.as_ref());
         }
+        self.matches_pattern(origin).then_some(None)
+    }
+
+    fn matches_pattern(&self, origin: &[u8]) -> bool {
         if self.subdomains.is_empty() && self.any_port.is_empty() {
             return false;
         }
@@ -309,8 +355,19 @@ mod tests {
             (&["http://[::1]:*"], "http://[::1]:080", false),
         ];
         for (configured, origin, want) in cases {
-            let got = matcher(configured).matches(origin.as_bytes());
-            assert_eq!(got, *want, "{configured:?} vs {origin:?}");
+            // Hashed, then (for a few exact origins) compared one by one.
+            let mut m = matcher(configured);
+            assert_eq!(
+                m.matches(origin.as_bytes()),
+                *want,
+                "{configured:?} vs {origin:?}"
+            );
+            m.intern_values();
+            assert_eq!(
+                m.matches(origin.as_bytes()),
+                *want,
+                "{configured:?} vs {origin:?}"
+            );
         }
     }
 
@@ -327,5 +384,35 @@ mod tests {
         assert!(m.matches(b"https://x.tenant4242.example.net"));
         assert!(!m.matches(b"https://app10000.example.com"));
         assert!(!m.matches(b"https://x.tenant10000.example.net"));
+    }
+
+    #[test]
+    fn listed_origins_give_their_own_value_back() {
+        for n in [1, SCAN_EXACT_UP_TO, SCAN_EXACT_UP_TO + 1, 100] {
+            let origins: Vec<String> = (0..n)
+                .map(|i| format!("https://app{i}.example.com"))
+                .collect();
+            let mut m = OriginMatcher::default();
+            for origin in &origins {
+                m.add_exact(origin);
+            }
+            m.add_pattern(parse_pattern("https://*.example.net").expect("valid"));
+            m.intern_values();
+            assert_eq!(m.few.is_some(), n <= SCAN_EXACT_UP_TO, "{n}");
+            for origin in &origins {
+                let value = m
+                    .find(origin.as_bytes())
+                    .expect("listed")
+                    .expect("interned");
+                assert_eq!(value.as_bytes(), origin.as_bytes(), "{n}");
+            }
+            assert_eq!(
+                m.find(b"https://a.example.net"),
+                Some(None),
+                "{n}: a pattern"
+            );
+            assert_eq!(m.find(b"https://app.example.com"), None, "{n}");
+            assert_eq!(m.find(b"https://app0.example.co"), None, "{n}");
+        }
     }
 }
