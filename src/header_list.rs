@@ -200,6 +200,15 @@ fn eq_words(a: &[u8], b: &[u8], map: impl Fn(u64) -> u64) -> bool {
     word_at(a, len - 8) == map(word_at(b, len - 8))
 }
 
+/// The last eight bytes of `bytes` as a word (all of them, zero-padded, if fewer): a cheap
+/// first test before [`eq_exact`], since values that share a length often differ at the end.
+pub(crate) fn last_word(bytes: &[u8]) -> u64 {
+    match bytes.len().checked_sub(8) {
+        Some(at) => word_at(bytes, at),
+        None => short_word(bytes),
+    }
+}
+
 /// The eight bytes at `at` as a little-endian word; `bytes` holds at least `at + 8`.
 fn word_at(bytes: &[u8], at: usize) -> u64 {
     let mut word = [0u8; 8];

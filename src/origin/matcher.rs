@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use super::parse::split_request_origin;
 use super::pattern::{Pattern, PortSpec};
-use crate::header_list::eq_exact;
+use crate::header_list::{eq_exact, last_word};
 
 /// The longest host a pattern matches: the longest DNS name, as the builder allows it.
 const MAX_HOST_LEN: usize = 253;
@@ -35,7 +35,8 @@ pub(crate) struct OriginMatcher {
     exact: HashMap<Box<[u8]>, Option<HeaderValue>, RandomState>,
     /// The same, when there are at most [`SCAN_EXACT_UP_TO`]: comparing a few values (their
     /// lengths first) costs less than hashing the request's.
-    few: Option<Vec<(Box<[u8]>, Option<HeaderValue>)>>,
+    /// Each with its [`last_word`], compared first.
+    few: Option<Vec<(u64, Box<[u8]>, Option<HeaderValue>)>>,
     /// `scheme://*.host[:port]` patterns, keyed by scheme and base host.
     subdomains: HashTable<HostEntry>,
     /// `scheme://host:*` patterns, keyed by scheme and host.
@@ -61,7 +62,7 @@ impl OriginMatcher {
         self.few = (self.exact.len() <= SCAN_EXACT_UP_TO).then(|| {
             self.exact
                 .iter()
-                .map(|(origin, value)| (origin.clone(), value.clone()))
+                .map(|(origin, value)| (last_word(origin), origin.clone(), value.clone()))
                 .collect()
         });
     }
@@ -104,10 +105,12 @@ impl OriginMatcher {
     /// pattern; for a listed one, the value to send back if it has an interned copy.
     pub(crate) fn find(&self, origin: &[u8]) -> Option<Option<&HeaderValue>> {
         let exact = match &self.few {
-            Some(few) => few
-                .iter()
-                .find(|(listed, _)| eq_exact(listed, origin))
-                .map(|(_, value)| value),
+            Some(few) => {
+                let last = last_word(origin);
+                few.iter()
+                    .find(|(tail, listed, _)| *tail == last && eq_exact(listed, origin))
+                    .map(|(_, _, value)| value)
+            }
             None => self.exact.get(origin),
         };
         if let Some(value) = exact {
