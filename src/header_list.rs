@@ -124,7 +124,7 @@ pub(crate) fn scan<'a>(
 }
 
 /// The non-empty elements of one line, trimmed of spaces and tabs, each with whether it is a
-/// token: one pass over the bytes finds the commas, trims and checks the characters.
+/// token (a space or tab inside an element makes it not one).
 struct Elements<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -134,36 +134,28 @@ impl<'a> Iterator for Elements<'a> {
     type Item = (&'a [u8], bool);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let bytes = self.bytes;
-        let mut i = self.at;
-        while i < bytes.len() {
-            // One element, up to the next comma: where its name starts and ends, whether every
-            // byte between is a `tchar`, and whether a space or tab was seen since the last one.
-            let (mut start, mut end) = (None, 0);
-            let (mut token, mut space) = (true, false);
-            while let Some(&b) = bytes.get(i) {
-                match b {
-                    b',' => break,
-                    b' ' | b'\t' => space = start.is_some(),
-                    _ => {
-                        start = start.or(Some(i));
-                        token &= !space && is_tchar(b);
-                        space = false;
-                        end = i + 1;
-                    }
-                }
-                i += 1;
-            }
+        while let Some(rest) = self.bytes.get(self.at..).filter(|rest| !rest.is_empty()) {
+            let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
             // Past the comma.
-            i += 1;
-            if let Some(start) = start {
-                self.at = i;
-                return Some((&bytes[start..end], token));
+            self.at += end + 1;
+            let element = trim_ows(&rest[..end]);
+            if !element.is_empty() {
+                return Some((element, element.iter().all(|&b| is_tchar(b))));
             }
         }
-        self.at = i;
         None
     }
+}
+
+/// `bytes` without leading and trailing spaces and tabs.
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
 }
 
 /// Whether `name` equals `lower` (already lower case) ignoring ASCII case: lengths first, then

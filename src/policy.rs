@@ -281,8 +281,8 @@ struct Asked<'a> {
 }
 
 impl<'a> Asked<'a> {
-    /// Reads the request's preflight headers; `None` without `Access-Control-Request-Method`
-    /// (not a preflight). First lines count.
+    /// Reads an `OPTIONS` request's `Origin` and preflight headers; no [`Asked`] without
+    /// `Access-Control-Request-Method` (not a preflight). First lines count.
     ///
     /// One pass compares the names: the map's lookups hash a name a byte at a time, each byte a
     /// multiply in one dependency chain (sixteen for a standard name's tag, over fifty for the
@@ -290,19 +290,24 @@ impl<'a> Asked<'a> {
     /// a browser's preflight carries (a standard name differs by its tag, a custom one by its
     /// length, almost always). Past [`SCAN_HEADERS_UP_TO`] names the map's lookups are used, so
     /// the cost stays bounded whatever the request.
-    fn read(headers: &'a HeaderMap) -> Option<Self> {
+    fn read(headers: &'a HeaderMap) -> (Option<&'a HeaderValue>, Option<Self>) {
         if headers.keys_len() > SCAN_HEADERS_UP_TO {
             let lines = headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS);
-            return Some(Asked {
-                method: headers.get(header::ACCESS_CONTROL_REQUEST_METHOD)?,
-                private_network: headers.get(REQUEST_PRIVATE_NETWORK),
-                headers: lines.iter().next().is_some().then_some(Lines::All(lines)),
-            });
+            let asked = headers
+                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                .map(|method| Asked {
+                    method,
+                    private_network: headers.get(REQUEST_PRIVATE_NETWORK),
+                    headers: lines.iter().next().is_some().then_some(Lines::All(lines)),
+                });
+            return (headers.get(header::ORIGIN), asked);
         }
-        let (mut method, mut private_network) = (None, None);
+        let (mut origin, mut method, mut private_network) = (None, None, None);
         let (mut first_line, mut more_lines) = (None, false);
         for (name, value) in headers {
-            if name == header::ACCESS_CONTROL_REQUEST_METHOD {
+            if name == header::ORIGIN {
+                origin = origin.or(Some(value));
+            } else if name == header::ACCESS_CONTROL_REQUEST_METHOD {
                 method = method.or(Some(value));
             } else if name == header::ACCESS_CONTROL_REQUEST_HEADERS {
                 more_lines |= first_line.is_some();
@@ -318,11 +323,12 @@ impl<'a> Asked<'a> {
                 headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS),
             )),
         };
-        Some(Asked {
-            method: method?,
+        let asked = method.map(|method| Asked {
+            method,
             private_network,
             headers,
-        })
+        });
+        (origin, asked)
     }
 }
 
@@ -343,7 +349,12 @@ impl Policy {
         origin_answer: Option<bool>,
     ) -> Decision<'a> {
         let headers = head.headers();
-        let Some(origin) = headers.get(header::ORIGIN) else {
+        let (origin, asked) = if head.method() == Method::OPTIONS {
+            Asked::read(headers)
+        } else {
+            (headers.get(header::ORIGIN), None)
+        };
+        let Some(origin) = origin else {
             return Decision::NotCors {
                 headers: self.not_cors_headers(),
             };
@@ -364,11 +375,6 @@ impl Policy {
             return Decision::OriginPending;
         } else {
             false
-        };
-        let asked = if head.method() == Method::OPTIONS {
-            Asked::read(headers)
-        } else {
-            None
         };
         if let Some(asked) = asked {
             self.preflight(headers, origin, allow_origin, asked, allowed)
@@ -692,10 +698,22 @@ mod tests {
                 let name = http::HeaderName::from_bytes(format!("x-pad-{i}").as_bytes());
                 map.insert(name.expect("valid name"), HeaderValue::from_static("1"));
             }
-            assert!(
-                Asked::read(&map).is_none(),
-                "{padding}: no method, no preflight"
+            assert_eq!(Asked::read(&map).0, None, "{padding}: no origin");
+            map.append(
+                header::ORIGIN,
+                HeaderValue::from_static("https://a.example"),
             );
+            map.append(
+                header::ORIGIN,
+                HeaderValue::from_static("https://b.example"),
+            );
+            let (origin, asked) = Asked::read(&map);
+            assert_eq!(
+                origin.expect("an origin"),
+                "https://a.example",
+                "{padding}: the first line counts"
+            );
+            assert!(asked.is_none(), "{padding}: no method, no preflight");
             map.append(
                 header::ACCESS_CONTROL_REQUEST_METHOD,
                 HeaderValue::from_static("PUT"),
@@ -704,7 +722,7 @@ mod tests {
                 header::ACCESS_CONTROL_REQUEST_METHOD,
                 HeaderValue::from_static("GET"),
             );
-            let asked = Asked::read(&map).expect("a preflight");
+            let asked = Asked::read(&map).1.expect("a preflight");
             assert_eq!(asked.method, "PUT", "{padding}: the first line counts");
             assert!(asked.private_network.is_none() && asked.headers.is_none());
             map.append(
@@ -712,14 +730,14 @@ mod tests {
                 HeaderValue::from_static("a"),
             );
             map.append(REQUEST_PRIVATE_NETWORK, HeaderValue::from_static("true"));
-            let asked = Asked::read(&map).expect("a preflight");
+            let asked = Asked::read(&map).1.expect("a preflight");
             assert_eq!(lines_of(&asked), [b"a".to_vec()], "{padding}");
             assert_eq!(asked.private_network.expect("asked"), "true");
             map.append(
                 header::ACCESS_CONTROL_REQUEST_HEADERS,
                 HeaderValue::from_static("b"),
             );
-            let asked = Asked::read(&map).expect("a preflight");
+            let asked = Asked::read(&map).1.expect("a preflight");
             assert_eq!(
                 lines_of(&asked),
                 [b"a".to_vec(), b"b".to_vec()],
