@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion};
@@ -457,24 +457,11 @@ impl Group {
         }
     }
 
-    fn run(&self, c: &mut Criterion) {
+    /// Benchmarks every variant with criterion, then (if criterion ran this group) measures
+    /// them again paired: see [`paired`].
+    fn run(&self, c: &mut Criterion) -> Option<Paired> {
         let (name, head) = (self.name.as_str(), &self.head);
         let waker = Waker::from(Arc::new(NoopWake));
-        let mut group = c.benchmark_group(name);
-        let mut bench = |variant: &str, svc: &mut dyn FnMut(Request<Bytes>) -> Response<Bytes>| {
-            group.bench_function(variant, |b| {
-                b.iter_batched(
-                    || head.build(),
-                    |request| {
-                        let response = svc(request);
-                        std::hint::black_box(response.status());
-                        // Freeing the response is part of the request's cost.
-                        drop(response);
-                    },
-                    BatchSize::NumIterations(BATCH),
-                );
-            });
-        };
 
         let mut bare = Hello;
         let mut cors = tower_cors_layer(self.origins).layer(Hello);
@@ -498,23 +485,130 @@ impl Group {
         let exact = matches!(self.origins, Origins::Exact(_));
         let mut floor = Floor::like(Hello, &from_cors, origin.as_ref(), exact);
 
-        match self.drive_by {
-            Drive::Call => {
-                bench("bare", &mut |r| drive(&mut bare, &waker, r));
-                bench("tower-cors", &mut |r| drive(&mut cors, &waker, r));
-                bench("tower-http", &mut |r| drive(&mut http, &waker, r));
-                if self.floor {
-                    bench("floor", &mut |r| drive(&mut floor, &waker, r));
-                }
-            }
-            Drive::CloneOneshot => {
-                bench("bare", &mut |r| drive_clone(&bare, &waker, r));
-                bench("tower-cors", &mut |r| drive_clone(&cors, &waker, r));
-                bench("tower-http", &mut |r| drive_clone(&http, &waker, r));
-            }
+        type Variant<'a> = (&'static str, Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + 'a>);
+        let waker = &waker;
+        let mut variants: Vec<Variant<'_>> = match self.drive_by {
+            Drive::Call => vec![
+                ("bare", Box::new(move |r| drive(&mut bare, waker, r))),
+                ("tower-cors", Box::new(move |r| drive(&mut cors, waker, r))),
+                ("tower-http", Box::new(move |r| drive(&mut http, waker, r))),
+            ],
+            Drive::CloneOneshot => vec![
+                ("bare", Box::new(move |r| drive_clone(&bare, waker, r))),
+                ("tower-cors", Box::new(move |r| drive_clone(&cors, waker, r))),
+                ("tower-http", Box::new(move |r| drive_clone(&http, waker, r))),
+            ],
+        };
+        if self.floor {
+            variants.push(("floor", Box::new(move |r| drive(&mut floor, waker, r))));
+        }
+
+        let ran = std::cell::Cell::new(false);
+        let mut group = c.benchmark_group(name);
+        for (variant, svc) in &mut variants {
+            group.bench_function(*variant, |b| {
+                ran.set(true);
+                b.iter_batched(
+                    || head.build(),
+                    |request| {
+                        let response = svc(request);
+                        std::hint::black_box(response.status());
+                        // Freeing the response is part of the request's cost.
+                        drop(response);
+                    },
+                    BatchSize::NumIterations(BATCH),
+                );
+            });
         }
         group.finish();
+        ran.get().then(|| paired(name, head, &mut variants))
     }
+}
+
+/// Rounds of the paired measurement (the first [`PAIRED_WARM_UP`] are discarded).
+const PAIRED_ROUNDS: usize = 1000;
+const PAIRED_WARM_UP: usize = 50;
+/// Requests each variant serves untimed before its batch in every round.
+const PAIRED_WARM_REQUESTS: usize = 8;
+
+/// The paired overheads of one group: for each variant but `bare`, the median over rounds of
+/// (its time − `bare`'s time in the same round), with the quartiles of those differences.
+struct Paired {
+    /// `(variant, [first quartile, median, third quartile])`, in ns per request.
+    overheads: Vec<(&'static str, [f64; 3])>,
+}
+
+impl Paired {
+    fn median(&self, variant: &str) -> Option<f64> {
+        self.quartiles(variant).map(|q| q[1])
+    }
+
+    fn quartiles(&self, variant: &str) -> Option<[f64; 3]> {
+        self.overheads
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, q)| *q)
+    }
+}
+
+/// Measures every variant in rounds: each round times one batch of [`BATCH`] requests per
+/// variant, in an order that rotates from round to round. Criterion measures one variant for
+/// seconds, then the next, so a slow drift of the machine's speed (frequency, neighbours on a
+/// shared host) lands on one variant's median and not another's, and their difference, the
+/// overhead, moves by several nanoseconds from run to run. Differences taken within one round
+/// cancel that drift.
+fn paired(
+    name: &str,
+    head: &RequestHead,
+    variants: &mut [(&'static str, Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + '_>)],
+) -> Paired {
+    let n = variants.len();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(PAIRED_ROUNDS); n];
+    let mut batch: Vec<Request<Bytes>> = Vec::with_capacity(BATCH as usize);
+    for round in 0..PAIRED_ROUNDS {
+        for k in 0..n {
+            let v = (round + k) % n;
+            batch.extend((0..BATCH).map(|_| head.build()));
+            let svc = &mut variants[v].1;
+            // A few requests first, untimed, so that the batch does not pay for bringing this
+            // variant's code back into the caches after the other variants ran.
+            for _ in 0..PAIRED_WARM_REQUESTS {
+                drop(svc(head.build()));
+            }
+            let start = Instant::now();
+            for request in batch.drain(..) {
+                let response = svc(request);
+                std::hint::black_box(response.status());
+                drop(response);
+            }
+            let ns = start.elapsed().as_nanos() as f64 / BATCH as f64;
+            if round >= PAIRED_WARM_UP {
+                times[v].push(ns);
+            }
+        }
+    }
+    let bare = variants
+        .iter()
+        .position(|(v, _)| *v == "bare")
+        .expect("a bare variant");
+    let overheads = (0..n)
+        .filter(|&v| v != bare)
+        .map(|v| {
+            let mut diffs: Vec<f64> = times[v]
+                .iter()
+                .zip(&times[bare])
+                .map(|(t, b)| t - b)
+                .collect();
+            diffs.sort_by(f64::total_cmp);
+            let at = |q: f64| diffs[((diffs.len() - 1) as f64 * q).round() as usize];
+            (variants[v].0, [at(0.25), at(0.5), at(0.75)])
+        })
+        .collect();
+    let paired = Paired { overheads };
+    if let (Some(c), Some(h)) = (paired.median("tower-cors"), paired.median("tower-http")) {
+        println!("{name}: paired overheads tower-cors {c:.1} ns, tower-http {h:.1} ns, ratio {:.3}", c / h);
+    }
+    paired
 }
 
 /// The allowed origin of an `Origins` source: the last one configured, so that a linear scan
@@ -649,16 +743,17 @@ fn fmt_ns(ns: f64) -> String {
 }
 
 /// The overhead of each variant over `bare` in one group, from this run's medians.
-struct Row {
+struct Row<'p> {
     name: String,
     bare: f64,
     cors: f64,
     http: f64,
     floor: Option<f64>,
+    paired: &'p Paired,
 }
 
-impl Row {
-    fn read(name: &str, since: SystemTime) -> Option<Row> {
+impl<'p> Row<'p> {
+    fn read(name: &str, since: SystemTime, paired: &'p Paired) -> Option<Self> {
         let [bare, cors, http] =
             ["bare", "tower-cors", "tower-http"].map(|v| median(name, v, since));
         Some(Row {
@@ -667,30 +762,61 @@ impl Row {
             cors: cors?,
             http: http?,
             floor: median(name, "floor", since),
+            paired,
         })
     }
 
+    /// tower-cors's paired overhead.
     fn cors_overhead(&self) -> f64 {
-        self.cors - self.bare
+        self.paired.median("tower-cors").unwrap_or(f64::NAN)
     }
 
+    /// tower-http's paired overhead.
     fn http_overhead(&self) -> f64 {
-        self.http - self.bare
+        self.paired.median("tower-http").unwrap_or(f64::NAN)
     }
 }
 
-fn summary(names: &[String], since: SystemTime) -> String {
-    let rows: Vec<Row> = names.iter().filter_map(|n| Row::read(n, since)).collect();
+/// `median (first quartile–third quartile)` of a paired overhead.
+fn fmt_quartiles(q: [f64; 3]) -> String {
+    format!("{} ({:.0}–{:.0})", fmt_ns(q[1]), q[0], q[2])
+}
+
+fn summary(groups: &[(String, Paired)], since: SystemTime) -> String {
+    let rows: Vec<Row> = groups
+        .iter()
+        .filter_map(|(n, p)| Row::read(n, since, p))
+        .collect();
     let mut out = String::new();
     if rows.is_empty() {
         return out;
     }
     out.push_str(
-        "| scenario | bare | tower-cors | tower-http | tower-cors − bare | tower-http − bare | ratio | floor − bare | floor ratio |\n\
+        "Paired overheads (ns per request; median over rounds, quartiles in brackets):\n\n\
+         | scenario | tower-cors − bare | tower-http − bare | ratio | floor − bare | floor ratio |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for row in &rows {
+        let q = |v| row.paired.quartiles(v).map_or("–".to_owned(), fmt_quartiles);
+        let floor = row.paired.median("floor");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} | {} | {} |",
+            row.name,
+            q("tower-cors"),
+            q("tower-http"),
+            row.cors_overhead() / row.http_overhead(),
+            floor.map_or(String::new(), fmt_ns),
+            floor.map_or(String::new(), |f| format!("{:.3}", f / row.http_overhead())),
+        );
+    }
+    out.push_str(
+        "\nCriterion medians (overhead = median − bare's median):\n\n\
+         | scenario | bare | tower-cors | tower-http | tower-cors − bare | tower-http − bare | ratio | floor − bare | floor ratio |\n\
          | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for row in &rows {
-        let (oc, oh) = (row.cors_overhead(), row.http_overhead());
+        let (oc, oh) = (row.cors - row.bare, row.http - row.bare);
         let (floor, floor_ratio) = row.floor.map_or(("".to_owned(), "".to_owned()), |f| {
             (fmt_ns(f - row.bare), format!("{:.3}", (f - row.bare) / oh))
         });
@@ -708,13 +834,14 @@ fn summary(names: &[String], since: SystemTime) -> String {
     }
 
     // Origin-count scaling: the 3-origin exact policy is the headline `get_allowed` group's.
-    let overhead = |group: &str, of: fn(&Row) -> f64| rows.iter().find(|r| r.name == group).map(of);
+    let overhead = |group: &str, layer: &str| {
+        let row = rows.iter().find(|r| r.name == group)?;
+        row.paired.median(layer)
+    };
     let mut scaling = String::new();
     for (kind, three) in [("exact", "get_allowed"), ("patterns", "patterns_3")] {
-        for (layer, of) in [
-            ("tower-cors", Row::cors_overhead as fn(&Row) -> f64),
-            ("tower-http", Row::http_overhead as fn(&Row) -> f64),
-        ] {
+        for layer in ["tower-cors", "tower-http"] {
+            let of = layer;
             let Some(base) = overhead(three, of) else {
                 continue;
             };
@@ -737,7 +864,7 @@ fn summary(names: &[String], since: SystemTime) -> String {
     }
     if !scaling.is_empty() {
         out.push_str(
-            "\nOverhead over bare by number of allowed origins (× = relative to 3 origins):\n\n\
+            "\nPaired overhead over bare by number of allowed origins (× = relative to 3 origins):\n\n\
              | origins | layer | 3 | 1000 | 10 000 |\n| --- | --- | ---: | ---: | ---: |\n",
         );
         out.push_str(&scaling);
@@ -751,21 +878,20 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    let groups = groups();
-    for group in &groups {
-        group.run(&mut c);
-    }
+    let measured: Vec<(String, Paired)> = groups()
+        .iter()
+        .filter_map(|group| Some((group.name.clone(), group.run(&mut c)?)))
+        .collect();
     c.final_summary();
 
-    let names: Vec<String> = groups.into_iter().map(|g| g.name).collect();
-    let table = summary(&names, since);
+    let table = summary(&measured, since);
     if table.is_empty() {
         return;
     }
     println!(
-        "\nMedians; overhead = variant − bare; ratio = tower-cors overhead / tower-http overhead;"
+        "\noverhead = variant − bare; ratio = tower-cors overhead / tower-http overhead; floor ="
     );
-    println!("floor = the least any layer writing the same headers can cost (see `Floor`).\n");
+    println!("the least any layer writing the same headers can cost (see `Floor`).\n");
     println!("{table}");
     let path = criterion_home().join("cors-summary.md");
     if std::fs::create_dir_all(criterion_home()).is_ok() && std::fs::write(&path, &table).is_ok() {

@@ -452,6 +452,7 @@ impl<'a> CorsHeaders<'a> {
     /// An owned copy, for applying after the request has been handed to the inner service.
     /// Each value is a static or reference-counted `HeaderValue`, so copying it allocates
     /// nothing (unless more than one echoed `Access-Control-Request-Headers` line must be kept).
+    #[inline(never)]
     pub(crate) fn to_owned_headers(&self) -> OwnedCorsHeaders {
         let allow_headers = self.allow_headers.lines().cloned().collect();
         OwnedCorsHeaders {

@@ -134,14 +134,17 @@ pub(crate) enum Plan<R> {
 /// Turns a decision into a plan. Always inlined: built on the stack and read back piecemeal,
 /// the decision cost a stalled load per request (the processor could not forward the narrow
 /// stores to the wide load); inlined, its fields stay in registers.
+///
+/// The decision is matched by reference: moving a variant out copies it with wide loads of
+/// fields just written with narrow stores, which the processor cannot forward either.
 #[inline(always)]
 pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
-    match decision {
+    match &decision {
         Decision::NotCors { headers } | Decision::ActualAllowed { headers } => {
             Plan::Call(headers.to_actual())
         }
         Decision::ActualDenied(rejection) => {
-            log_rejection(&rejection, false);
+            log_rejection(rejection, false);
             Plan::Call(rejection.headers().to_actual())
         }
         Decision::PreflightAccepted {
@@ -149,20 +152,23 @@ pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
             status,
             pass_through,
         } => {
-            if pass_through {
+            if *pass_through {
                 Plan::PassThrough(headers.to_owned_headers())
             } else {
-                Plan::Respond(respond(status, &headers))
+                Plan::Respond(respond(*status, headers))
             }
         }
         Decision::PreflightRejected(rejection) => {
-            log_rejection(&rejection, true);
+            log_rejection(rejection, true);
             Plan::Respond(respond(StatusCode::FORBIDDEN, rejection.headers()))
         }
         Decision::OriginPending => Plan::Pending,
     }
 }
 
+/// Builds a preflight's answer. Kept out of line: inlined, it tripled the size of
+/// `Cors::call`'s stack frame, which every request pays for.
+#[inline(never)]
 fn respond<R: Default>(status: StatusCode, headers: &CorsHeaders<'_>) -> Response<R> {
     let mut response = Response::new(R::default());
     *response.status_mut() = status;
@@ -207,14 +213,7 @@ where
         // borrowed (a reference count is taken only to await an asynchronous origin check).
         let policy = self.source.load();
         if policy.needs_parts() {
-            let (parts, body) = request.into_parts();
-            return match plan(policy.evaluate(&parts, None)) {
-                Plan::Pending => await_origin(&mut self.inner, &policy, parts, body),
-                plan => {
-                    let request = Request::from_parts(parts, body);
-                    ResponseFuture::start(plan, &policy, &mut self.inner, request)
-                }
-            };
+            return call_with_parts(&mut self.inner, &policy, request);
         }
         // Decided on the request where it stands: taking its head apart and putting it back
         // would cost more than the decision.
@@ -228,8 +227,32 @@ where
     }
 }
 
+/// [`Cors::call`] for a policy with synchronous origin predicates, which take the request's
+/// `Parts`. Out of line, so that the other policies' requests do not pay for its stack.
+#[inline(never)]
+fn call_with_parts<S, B, R>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    request: Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    let (parts, body) = request.into_parts();
+    match plan(policy.evaluate(&parts, None)) {
+        Plan::Pending => await_origin(inner, policy, parts, body),
+        plan => {
+            let request = Request::from_parts(parts, body);
+            ResponseFuture::start(plan, policy, inner, request)
+        }
+    }
+}
+
 /// Starts the asynchronous origin check. The service that was polled ready goes into the
 /// future, to be called once the answer is in, and a clone takes its place.
+#[cold]
+#[inline(never)]
 fn await_origin<S, B, R>(
     inner: &mut S,
     policy: &Arc<Policy>,
