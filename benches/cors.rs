@@ -485,7 +485,10 @@ impl Group {
         let exact = matches!(self.origins, Origins::Exact(_));
         let mut floor = Floor::like(Hello, &from_cors, origin.as_ref(), exact);
 
-        type Variant<'a> = (&'static str, Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + 'a>);
+        type Variant<'a> = (
+            &'static str,
+            Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + 'a>,
+        );
         let waker = &waker;
         let mut variants: Vec<Variant<'_>> = match self.drive_by {
             Drive::Call => vec![
@@ -495,8 +498,14 @@ impl Group {
             ],
             Drive::CloneOneshot => vec![
                 ("bare", Box::new(move |r| drive_clone(&bare, waker, r))),
-                ("tower-cors", Box::new(move |r| drive_clone(&cors, waker, r))),
-                ("tower-http", Box::new(move |r| drive_clone(&http, waker, r))),
+                (
+                    "tower-cors",
+                    Box::new(move |r| drive_clone(&cors, waker, r)),
+                ),
+                (
+                    "tower-http",
+                    Box::new(move |r| drive_clone(&http, waker, r)),
+                ),
             ],
         };
         if self.floor {
@@ -560,7 +569,10 @@ impl Paired {
 fn paired(
     name: &str,
     head: &RequestHead,
-    variants: &mut [(&'static str, Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + '_>)],
+    variants: &mut [(
+        &'static str,
+        Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + '_>,
+    )],
 ) -> Paired {
     let n = variants.len();
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(PAIRED_ROUNDS); n];
@@ -606,7 +618,10 @@ fn paired(
         .collect();
     let paired = Paired { overheads };
     if let (Some(c), Some(h)) = (paired.median("tower-cors"), paired.median("tower-http")) {
-        println!("{name}: paired overheads tower-cors {c:.1} ns, tower-http {h:.1} ns, ratio {:.3}", c / h);
+        println!(
+            "{name}: paired overheads tower-cors {c:.1} ns, tower-http {h:.1} ns, ratio {:.3}",
+            c / h
+        );
     }
     paired
 }
@@ -797,7 +812,11 @@ fn summary(groups: &[(String, Paired)], since: SystemTime) -> String {
          | --- | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for row in &rows {
-        let q = |v| row.paired.quartiles(v).map_or("–".to_owned(), fmt_quartiles);
+        let q = |v| {
+            row.paired
+                .quartiles(v)
+                .map_or("–".to_owned(), fmt_quartiles)
+        };
         let floor = row.paired.median("floor");
         let _ = writeln!(
             out,
