@@ -495,6 +495,14 @@ impl CorsBuilder {
     /// Validates the configuration and compiles it into a [`CorsLayer`]. On failure the error
     /// lists every problem found, each naming the value at fault as it was passed.
     ///
+    /// A built policy precomputes every header value it sends (joined lists, max-age, `Vary`)
+    /// and a copy of each exact origin it lists, and keeps them in memory shared by every
+    /// policy of the process for its whole life, each distinct value once, so that putting
+    /// one in a response copies a pointer. That memory is bounded: at most 1 MiB in all;
+    /// past it, values are reference-counted instead and listed origins are sent back as the
+    /// request spelled them (the same bytes). Building policies over and over from the same
+    /// configuration (or reloading) therefore does not grow memory.
+    ///
     /// ```
     /// let err = tower_cors::CorsLayer::builder()
     ///     .allow_any_origin()

@@ -203,7 +203,7 @@ pub(crate) fn interned_value(s: &str) -> Option<HeaderValue> {
 }
 
 /// The most bytes [`interned_value`] interns over the life of the process.
-const INTERN_LIMIT: usize = 64 * 1024;
+const INTERN_LIMIT: usize = 1024 * 1024;
 
 /// Returns the interned copy of `s`, interning it if there is room.
 fn intern(s: &str) -> Option<&'static str> {

@@ -1,11 +1,11 @@
-//! The compiled origin matcher: exact origins in a hash set, patterns in hash tables keyed by
+//! The compiled origin matcher: exact origins in a hash table, patterns in hash tables keyed by
 //! scheme and host, so a lookup costs one probe per label of the request's host, whatever the
 //! number of configured origins.
 
 use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::RandomState;
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashTable;
 use http::HeaderValue;
 use smallvec::SmallVec;
 
@@ -27,16 +27,31 @@ struct HostEntry {
     ports: SmallVec<[PortSpec; 1]>,
 }
 
+/// A listed (exact) origin.
+#[derive(Debug)]
+struct Listed {
+    /// Its [`last_word`], compared first: origins of the same length often differ at the end.
+    last: u64,
+    bytes: Box<[u8]>,
+    /// Its `'static` copy, to send back, when one could be interned (see
+    /// [`OriginMatcher::intern_values`]).
+    value: Option<HeaderValue>,
+}
+
+impl Listed {
+    fn is(&self, origin: &[u8], last: u64) -> bool {
+        self.last == last && eq_exact(&self.bytes, origin)
+    }
+}
+
 /// Exact origins and patterns, compiled.
 #[derive(Debug, Default)]
 pub(crate) struct OriginMatcher {
-    /// Exact origins, each with its own copy as a `'static` header value to send back when
-    /// one could be interned (see [`OriginMatcher::intern_values`]).
-    exact: HashMap<Box<[u8]>, Option<HeaderValue>, RandomState>,
-    /// The same, when there are at most [`SCAN_EXACT_UP_TO`]: comparing a few values (their
-    /// lengths first) costs less than hashing the request's.
-    /// Each with its [`last_word`], compared first.
-    few: Option<Vec<(u64, Box<[u8]>, Option<HeaderValue>)>>,
+    /// Exact origins, in the order listed.
+    listed: Vec<Listed>,
+    /// Indexes into `listed`, by hash; looked up past [`SCAN_EXACT_UP_TO`] origins (a few are
+    /// compared one by one, which costs less than hashing the request's).
+    index: HashTable<usize>,
     /// `scheme://*.host[:port]` patterns, keyed by scheme and base host.
     subdomains: HashTable<HostEntry>,
     /// `scheme://host:*` patterns, keyed by scheme and host.
@@ -46,25 +61,45 @@ pub(crate) struct OriginMatcher {
 
 impl OriginMatcher {
     pub(crate) fn add_exact(&mut self, origin: &str) {
-        self.exact.insert(origin.as_bytes().into(), None);
+        let bytes = origin.as_bytes();
+        if self.find_listed(bytes, true).is_some() {
+            return;
+        }
+        let (listed, hasher) = (&self.listed, &self.hasher);
+        self.index
+            .insert_unique(hasher.hash_one(bytes), listed.len(), |&i| {
+                hasher.hash_one(&*listed[i].bytes)
+            });
+        self.listed.push(Listed {
+            last: last_word(bytes),
+            bytes: bytes.into(),
+            value: None,
+        });
     }
 
-    /// Gives each exact origin a `'static` copy to send as `Access-Control-Allow-Origin`, as
-    /// far as the process-wide interning budget allows: copying the request's own value would
-    /// cost two atomic updates of its buffer's reference count per response (copy and drop).
-    /// Called once the policy is known to be valid.
+    /// The listed origin equal to `origin`; `hashed` looks it up in the index whatever the
+    /// number listed.
+    fn find_listed(&self, origin: &[u8], hashed: bool) -> Option<&Listed> {
+        let last = last_word(origin);
+        if !hashed && self.listed.len() <= SCAN_EXACT_UP_TO {
+            return self.listed.iter().find(|l| l.is(origin, last));
+        }
+        let i = self.index.find(self.hasher.hash_one(origin), |&i| {
+            self.listed[i].is(origin, last)
+        })?;
+        self.listed.get(*i)
+    }
+
+    /// Gives each exact origin, in the order listed, a `'static` copy to send as
+    /// `Access-Control-Allow-Origin`, as far as the process-wide interning budget allows:
+    /// copying the request's own value would cost two atomic updates of its buffer's reference
+    /// count per response (copy and drop). Called once the policy is known to be valid.
     pub(crate) fn intern_values(&mut self) {
-        for (origin, value) in &mut self.exact {
-            *value = std::str::from_utf8(origin)
+        for listed in &mut self.listed {
+            listed.value = std::str::from_utf8(&listed.bytes)
                 .ok()
                 .and_then(crate::policy::interned_value);
         }
-        self.few = (self.exact.len() <= SCAN_EXACT_UP_TO).then(|| {
-            self.exact
-                .iter()
-                .map(|(origin, value)| (last_word(origin), origin.clone(), value.clone()))
-                .collect()
-        });
     }
 
     pub(crate) fn add_pattern(&mut self, pattern: Pattern) {
@@ -104,17 +139,8 @@ impl OriginMatcher {
     /// Matches a request's `Origin` value: `None` if it is neither listed nor matches a
     /// pattern; for a listed one, the value to send back if it has an interned copy.
     pub(crate) fn find(&self, origin: &[u8]) -> Option<Option<&HeaderValue>> {
-        let exact = match &self.few {
-            Some(few) => {
-                let last = last_word(origin);
-                few.iter()
-                    .find(|(tail, listed, _)| *tail == last && eq_exact(listed, origin))
-                    .map(|(_, _, value)| value)
-            }
-            None => self.exact.get(origin),
-        };
-        if let Some(value) = exact {
-            return Some(value.as_ref());
+        if let Some(listed) = self.find_listed(origin, false) {
+            return Some(listed.value.as_ref());
         }
         self.matches_pattern(origin).then_some(None)
     }
@@ -401,7 +427,6 @@ mod tests {
             }
             m.add_pattern(parse_pattern("https://*.example.net").expect("valid"));
             m.intern_values();
-            assert_eq!(m.few.is_some(), n <= SCAN_EXACT_UP_TO, "{n}");
             for origin in &origins {
                 let value = m
                     .find(origin.as_bytes())
