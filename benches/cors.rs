@@ -485,10 +485,6 @@ impl Group {
         let exact = matches!(self.origins, Origins::Exact(_));
         let mut floor = Floor::like(Hello, &from_cors, origin.as_ref(), exact);
 
-        type Variant<'a> = (
-            &'static str,
-            Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + 'a>,
-        );
         let waker = &waker;
         let mut variants: Vec<Variant<'_>> = match self.drive_by {
             Drive::Call => vec![
@@ -534,6 +530,12 @@ impl Group {
     }
 }
 
+/// One variant of a group: its name and a function that serves one request.
+type Variant<'a> = (
+    &'static str,
+    Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + 'a>,
+);
+
 /// Rounds of the paired measurement (the first [`PAIRED_WARM_UP`] are discarded).
 const PAIRED_ROUNDS: usize = 1000;
 const PAIRED_WARM_UP: usize = 50;
@@ -566,14 +568,7 @@ impl Paired {
 /// shared host) lands on one variant's median and not another's, and their difference, the
 /// overhead, moves by several nanoseconds from run to run. Differences taken within one round
 /// cancel that drift.
-fn paired(
-    name: &str,
-    head: &RequestHead,
-    variants: &mut [(
-        &'static str,
-        Box<dyn FnMut(Request<Bytes>) -> Response<Bytes> + '_>,
-    )],
-) -> Paired {
+fn paired(name: &str, head: &RequestHead, variants: &mut [Variant<'_>]) -> Paired {
     let n = variants.len();
     let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(PAIRED_ROUNDS); n];
     let mut batch: Vec<Request<Bytes>> = Vec::with_capacity(BATCH as usize);

@@ -533,13 +533,14 @@ impl Policy {
         let mut prebuilt = Prebuilt::default();
         for kind in AllowHeadersKind::PREBUILT {
             for private_network in [false, true] {
+                // `*` is only sent for any header without credentials.
+                let star = matches!(
+                    kind,
+                    AllowHeadersKind::Star | AllowHeadersKind::StarAuthorization
+                );
                 let unreachable = (private_network && !self.private_network)
                     || (self.any_header && kind == AllowHeadersKind::Configured)
-                    || (!(self.any_header && !self.credentials)
-                        && matches!(
-                            kind,
-                            AllowHeadersKind::Star | AllowHeadersKind::StarAuthorization
-                        ));
+                    || (star && (!self.any_header || self.credentials));
                 if unreachable {
                     continue;
                 }
