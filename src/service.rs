@@ -166,8 +166,8 @@ pub(crate) fn plan<R: Default>(decision: Decision<'_>) -> Plan<R> {
     }
 }
 
-/// Builds a preflight's answer. Kept out of line: inlined, it tripled the size of
-/// `Cors::call`'s stack frame, which every request pays for.
+/// Builds a preflight's answer, out of line: its response is built in its own stack frame
+/// rather than in `Cors::call`'s, which every request sets up.
 #[inline(never)]
 fn respond<R: Default>(status: StatusCode, headers: &CorsHeaders<'_>) -> Response<R> {
     let mut response = Response::new(R::default());
