@@ -137,35 +137,29 @@ enum AllowHeadersKind {
     Echo,
 }
 
-impl AllowHeadersKind {
-    const PREBUILT: [AllowHeadersKind; 4] = [
-        AllowHeadersKind::None,
-        AllowHeadersKind::Configured,
-        AllowHeadersKind::Star,
-        AllowHeadersKind::StarAuthorization,
-    ];
-}
-
 /// The header maps of preflight answers, written once when the policy is built, with an empty
 /// `Access-Control-Allow-Origin` first for the answer to fill in. An answer clones one: copying
 /// a map's table costs less than hashing each name into a new one.
 #[derive(Default)]
 pub(crate) struct Prebuilt {
-    /// Accepted answers, by [`Prebuilt::slot`]; `None` for combinations the policy never sends.
+    /// Accepted answers, by [`Prebuilt::slot`]; `None` for those the policy never gives.
     accepted: [Option<HeaderMap>; 8],
     /// The refused answer (`Vary` only).
     refused: Option<HeaderMap>,
 }
 
 impl Prebuilt {
-    fn slot(kind: AllowHeadersKind, private_network: bool) -> usize {
-        kind as usize * 2 + usize::from(private_network)
+    /// Where the answer for `kind` is kept; `None` for an echoed list, which is never prebuilt.
+    fn slot(kind: AllowHeadersKind, private_network: bool) -> Option<usize> {
+        let kind = match kind {
+            AllowHeadersKind::Echo => return None,
+            kind => kind as usize,
+        };
+        Some(kind * 2 + usize::from(private_network))
     }
 
     fn accepted(&self, kind: AllowHeadersKind, private_network: bool) -> Option<&HeaderMap> {
-        self.accepted
-            .get(Self::slot(kind, private_network))?
-            .as_ref()
+        self.accepted[Self::slot(kind, private_network)?].as_ref()
     }
 }
 
@@ -446,17 +440,7 @@ impl Policy {
                 Err(ScanError::NotAllowed(h)) => return reject(Reason::HeaderNotAllowed(h)),
             }
         }
-        let kind = if !has_requested {
-            AllowHeadersKind::None
-        } else if !self.any_header {
-            AllowHeadersKind::Configured
-        } else if self.credentials {
-            AllowHeadersKind::Echo
-        } else if authorization {
-            AllowHeadersKind::StarAuthorization
-        } else {
-            AllowHeadersKind::Star
-        };
+        let kind = self.allow_headers_kind(has_requested, authorization);
         Decision::PreflightAccepted {
             headers: self.accepted_headers(
                 self.allow_origin_value(allow_origin),
@@ -467,6 +451,28 @@ impl Policy {
             ),
             status: self.preflight_status,
             pass_through: self.pass_through,
+        }
+    }
+
+    /// Whether an accepted preflight's `Access-Control-Allow-Methods` is the method it asked
+    /// for (any method, with credentials), so no answer can be prebuilt.
+    fn echoes_method(&self) -> bool {
+        self.any_method && self.credentials
+    }
+
+    /// Which `Access-Control-Allow-Headers` an accepted preflight gets: `requested` says it
+    /// named request headers, `authorization` that `authorization` was among them.
+    fn allow_headers_kind(&self, requested: bool, authorization: bool) -> AllowHeadersKind {
+        if !requested {
+            AllowHeadersKind::None
+        } else if !self.any_header {
+            AllowHeadersKind::Configured
+        } else if self.credentials {
+            AllowHeadersKind::Echo
+        } else if authorization {
+            AllowHeadersKind::StarAuthorization
+        } else {
+            AllowHeadersKind::Star
         }
     }
 
@@ -481,7 +487,7 @@ impl Policy {
         private_network: bool,
     ) -> CorsHeaders<'a> {
         let v = &self.values;
-        let echo_method = self.any_method && self.credentials;
+        let echo_method = self.echoes_method();
         let allow_headers = match kind {
             AllowHeadersKind::None => AllowHeaders::None,
             AllowHeadersKind::Configured => v
@@ -531,24 +537,25 @@ impl Policy {
         let placeholder = HeaderValue::from_static("");
         let (method, request) = (&placeholder, &HeaderMap::new());
         let mut prebuilt = Prebuilt::default();
-        for kind in AllowHeadersKind::PREBUILT {
-            for private_network in [false, true] {
-                // `*` is only sent for any header without credentials.
-                let star = matches!(
-                    kind,
-                    AllowHeadersKind::Star | AllowHeadersKind::StarAuthorization
-                );
-                let unreachable = (private_network && !self.private_network)
-                    || (self.any_header && kind == AllowHeadersKind::Configured)
-                    || (star && (!self.any_header || self.credentials));
-                if unreachable {
-                    continue;
+        // Every answer the policy can give: a preflight asking for private network access is
+        // refused unless the policy allows it.
+        let private_networks: &[bool] = match (self.echoes_method(), self.private_network) {
+            (true, _) => &[],
+            (false, true) => &[false, true],
+            (false, false) => &[false],
+        };
+        for requested in [false, true] {
+            for authorization in [false, true] {
+                let kind = self.allow_headers_kind(requested, authorization);
+                for &private_network in private_networks {
+                    let headers =
+                        self.accepted_headers(&placeholder, method, kind, request, private_network);
+                    if let Some(slot) = Prebuilt::slot(kind, private_network) {
+                        let mut map = HeaderMap::new();
+                        headers.write_fresh(&mut map);
+                        prebuilt.accepted[slot] = Some(map);
+                    }
                 }
-                let headers =
-                    self.accepted_headers(&placeholder, method, kind, request, private_network);
-                let mut map = HeaderMap::new();
-                headers.write_fresh(&mut map);
-                prebuilt.accepted[Prebuilt::slot(kind, private_network)] = Some(map);
             }
         }
         let mut refused = HeaderMap::new();
