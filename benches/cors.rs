@@ -112,6 +112,8 @@ struct Floor<S> {
     answer: Option<http::StatusCode>,
     /// The answer's headers, prebuilt (the echoed `Origin` as a placeholder).
     template: &'static HeaderMap,
+    /// Whether the request's own `Origin` is written (no static copy of it is at hand).
+    echoes: bool,
 }
 
 impl<S> Floor<S> {
@@ -150,15 +152,11 @@ impl<S> Floor<S> {
         }
         Floor {
             inner,
+            echoes: headers.iter().any(|(_, value)| value.is_none()),
             headers: Box::leak(headers.into_boxed_slice()),
             answer: answered.then(|| response.status()),
             template: Box::leak(Box::new(template)),
         }
-    }
-
-    /// Whether the request's own `Origin` is written (no static copy of it is at hand).
-    fn echoes(&self) -> bool {
-        self.headers.iter().any(|(_, value)| value.is_none())
     }
 
     fn write(&self, map: &mut HeaderMap, origin: &mut Option<HeaderValue>) {
@@ -196,12 +194,13 @@ where
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
         // Any layer must read the `Origin`; only one without a copy of it must copy it.
         let origin = std::hint::black_box(request.headers().get(header::ORIGIN));
-        let origin = if self.echoes() { origin.cloned() } else { None };
+        let origin = if self.echoes { origin.cloned() } else { None };
         let floor = Floor {
             inner: (),
             headers: self.headers,
             answer: self.answer,
             template: self.template,
+            echoes: self.echoes,
         };
         let inner = match self.answer {
             Some(_) => None,
