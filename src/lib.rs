@@ -286,6 +286,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod browser;
 mod builder;
 mod config;
 mod decision;
