@@ -273,6 +273,53 @@
 //! # }
 //! ```
 //!
+//! ## The whole browser exchange: `testing::fetch`
+//!
+//! [`testing::fetch`] plays the browser against your real service, in process: the preflight
+//! when a browser would send one, then the actual request (and its redirects), each judged by
+//! the standard's algorithms ([`browser`]). It answers the question a front end asks: "can a
+//! page on this origin read this response?".
+//!
+//! ```
+//! use axum::{routing::put, Router};
+//! use tower::Layer;
+//! use tower_cors::browser::{Credentials, Engine, EngineOutcome, FetchRequest};
+//! use tower_cors::{testing, CorsLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let cors = CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com"])
+//!     .allow_methods(["PUT"])
+//!     .allow_headers(["x-api-key"])
+//!     .allow_credentials(true)
+//!     .build()?;
+//! let mut app = cors.layer(Router::new().route("/cart", put(|| async { "saved" })));
+//!
+//! // fetch("https://api.example.com/cart",
+//! //       {method: "PUT", credentials: "include", headers: {"x-api-key": "k"}})
+//! let request = FetchRequest::builder("https://api.example.com/cart", "https://app.example.com")
+//!     .method("PUT")
+//!     .header("x-api-key", "k")
+//!     .credentials(Credentials::Include)
+//!     .build()?;
+//! // axum's router takes any body type: name the one to send.
+//! let verdict = testing::fetch::<axum::body::Body, _, _>(&mut app, &request).await;
+//! assert!(verdict.is_allowed(), "{verdict}");
+//! assert!(verdict.preflight_sent());
+//!
+//! // Another origin is refused, and the verdict says why in Chromium's words.
+//! let other = FetchRequest::builder("https://api.example.com/cart", "https://evil.example")
+//!     .method("PUT")
+//!     .build()?;
+//! let verdict = testing::fetch::<axum::body::Body, _, _>(&mut app, &other).await;
+//! assert!(!verdict.is_allowed());
+//! assert!(verdict.to_string().contains("has been blocked by CORS policy"));
+//! assert!(matches!(verdict.engine(Engine::Chromium), EngineOutcome::Blocked(_)));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Pitfalls
 //!
 //! - CORS is not access control: non-browser clients ignore it, and actual requests from refused
