@@ -10,6 +10,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
+pub mod diagnose;
+pub mod net;
+
 /// `cors`: CORS as the browser sees it.
 #[derive(Debug, Parser)]
 #[command(name = "cors", version, about, propagate_version = true)]
@@ -21,7 +25,11 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Send what a browser sends for one fetch() and say whether the page can read the answer,
+    /// why not, and the fix.
+    Check(check::CheckArgs),
+}
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
 /// one line on stderr with exit status 2; `--help` and `--version` print to stdout and exit 0.
@@ -39,7 +47,20 @@ where
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    match cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}
+
+/// A single-threaded tokio runtime for a subcommand, or exit status 2 with one line on stderr.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("cors: cannot start the runtime: {e}");
+            ExitCode::from(2)
+        })
 }
 
 fn usage_error(err: clap::Error) -> ExitCode {

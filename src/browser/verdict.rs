@@ -315,7 +315,6 @@ impl fmt::Display for Blocked {
 
 /// The standard's outcome of the exchange.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub enum Outcome {
     /// The script reads the response.
     Allowed(Readable),
