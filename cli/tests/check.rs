@@ -1,0 +1,199 @@
+//! `cors check` against stand-in APIs on 127.0.0.1: each misconfiguration, and a correct app
+//! behind tower-cors, judged through the CLI library (`--json`'s object), through
+//! `testing::fetch` in process, and against the expected verdict; the three must agree.
+
+mod support;
+
+use axum::body::Body;
+use serde_json::Value;
+use tower_cors::browser::{Credentials, Engine, FetchRequest};
+use tower_cors::testing;
+use tower_cors_cli::check::{check, CheckArgs};
+
+const ORIGIN: &str = "https://app.test";
+
+fn args(url: String, case: &support::Case) -> CheckArgs {
+    CheckArgs {
+        url,
+        origin: ORIGIN.to_owned(),
+        method: case.method.to_owned(),
+        headers: case
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect(),
+        credentials: case.credentials,
+        cookie: case.credentials.then(|| String::from("session=1")),
+        json: true,
+        cacert: None,
+        timeout: 10.0,
+    }
+}
+
+fn description(url: &str, case: &support::Case) -> FetchRequest {
+    let mut builder = FetchRequest::builder(url, ORIGIN).method(case.method);
+    for (name, value) in case.headers {
+        builder = builder.header(name, value);
+    }
+    if case.credentials {
+        builder = builder
+            .credentials(Credentials::Include)
+            .cookie("session=1");
+    }
+    builder.build().expect("a valid description")
+}
+
+#[tokio::test]
+async fn cli_and_testing_fetch_agree_on_every_stand_in() {
+    let broken = support::misconfigured();
+    let correct = support::correct(ORIGIN);
+    let broken_addr = support::serve(broken.clone()).await;
+    let correct_addr = support::serve(correct.clone()).await;
+
+    for case in support::cases() {
+        let addr = if case.correct {
+            correct_addr
+        } else {
+            broken_addr
+        };
+        let url = format!("http://{addr}{}", case.path);
+        let report = check(&args(url.clone(), &case)).await;
+        let json = report.to_json();
+        let id = case.id;
+
+        assert_eq!(json["verdict"], case.verdict, "{id}: {json}");
+        assert_eq!(json["stage"].as_str(), case.stage, "{id}: {json}");
+        assert_eq!(json["reason"].as_str(), case.reason, "{id}: {json}");
+        assert_eq!(json["browsers"]["chromium"], case.chromium, "{id}: {json}");
+        assert_eq!(
+            report.exit_code(),
+            if case.verdict == "allowed" { 0 } else { 1 },
+            "{id}"
+        );
+        let preflight = case.method != "GET" || !case.headers.is_empty();
+        assert_eq!(json["preflight"], preflight, "{id}: {json}");
+        if case.verdict == "blocked" {
+            assert!(
+                json["fix"].is_string() || json["cause"].is_string(),
+                "{id}: {json}"
+            );
+            let message = json["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("has been blocked by CORS policy"),
+                "{id}: {message}"
+            );
+            let failed = json["checks"]
+                .as_array()
+                .expect("checks")
+                .iter()
+                .filter(|c| c["ok"] == false)
+                .count();
+            assert!(failed >= 1, "{id}: {json}");
+            assert_eq!(json["exposed_headers"], Value::Array(Vec::new()), "{id}");
+        } else {
+            assert!(
+                json["message"].is_null() && json["stage"].is_null(),
+                "{id}: {json}"
+            );
+        }
+
+        let mut app = if case.correct {
+            correct.clone()
+        } else {
+            broken.clone()
+        };
+        let verdict = testing::fetch::<Body, _, _>(&mut app, &description(&url, &case)).await;
+        let name = if verdict.is_allowed() {
+            "allowed"
+        } else {
+            "blocked"
+        };
+        assert_eq!(name, case.verdict, "{id}: testing::fetch says {verdict}");
+        assert_eq!(verdict.stage().map(|s| s.as_str()), case.stage, "{id}");
+        assert_eq!(
+            verdict.reason().map(|r| r.firefox_key()),
+            case.reason,
+            "{id}"
+        );
+        assert_eq!(
+            verdict.engine(Engine::Chromium).as_str(),
+            case.chromium,
+            "{id}"
+        );
+        if let Some(message) = json["message"].as_str() {
+            assert_eq!(message, verdict.to_string(), "{id}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn correct_app_exposes_only_what_it_lists() {
+    let addr = support::serve(support::correct(ORIGIN)).await;
+    let case = support::cases()
+        .into_iter()
+        .find(|c| c.id == "correct-credentialed-put")
+        .expect("case");
+    let report = check(&args(format!("http://{addr}/items"), &case)).await;
+    let json = report.to_json();
+    let exposed: Vec<&str> = json["exposed_headers"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(exposed.contains(&"x-request-id"), "{json}");
+    assert!(exposed.contains(&"content-length"), "{json}");
+    assert!(!exposed.contains(&"vary"), "{json}");
+    // The cookie went on the actual request only.
+    assert!(!report.hops[0].request.headers().contains_key("cookie"));
+    assert_eq!(report.hops[1].request.headers()["cookie"], "session=1");
+    assert!(report.transcript().contains("verdict: ALLOWED"));
+}
+
+#[tokio::test]
+async fn every_failing_check_is_listed_and_the_cause_is_named() {
+    let addr = support::serve(support::misconfigured()).await;
+    let case = support::cases()
+        .into_iter()
+        .find(|c| c.id == "preflight-401")
+        .expect("case");
+    let report = check(&args(format!("http://{addr}/preflight-401"), &case)).await;
+    let json = report.to_json();
+    let failed: Vec<&str> = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .filter_map(|c| c["check"].as_str())
+        .collect();
+    assert_eq!(failed, ["allow-origin", "status", "method"], "{json}");
+    let cause = json["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("authentication runs before CORS"), "{cause}");
+    // Safari reports the status first; the verdict is the same.
+    assert_eq!(json["browsers"]["safari"], "blocked");
+    let transcript = report.transcript();
+    assert!(
+        transcript.contains("safari blocked (CORSPreflightDidNotSucceed)"),
+        "{transcript}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_an_error_not_a_cors_verdict() {
+    // Bind then drop: nothing listens on that port any more.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let case = support::cases()[0];
+    let report = check(&args(format!("http://127.0.0.1:{port}/"), &case)).await;
+    let json = report.to_json();
+    assert_eq!(json["verdict"], "error");
+    assert_eq!(json["reason"], "CORSDidNotSucceed");
+    assert_eq!(json["browsers"]["firefox"], "error");
+    assert_eq!(report.exit_code(), 2);
+    assert!(json["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cannot connect"));
+}
