@@ -1,0 +1,161 @@
+//! The `cors` binary itself: exit statuses, `--json` on stdout, one-line errors on stderr,
+//! `--help` with examples.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+
+/// Serves `app` from its own thread and runtime, so the test thread can block on the binary.
+fn serve_in_background(app: axum::Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let addr = support::serve(app).await;
+            tx.send(addr).expect("send address");
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("server address")
+}
+
+fn cors(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cors"))
+        .args(args)
+        .output()
+        .expect("run cors")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn exit_statuses_and_json() {
+    let addr = serve_in_background(support::misconfigured());
+    let correct = serve_in_background(support::correct("https://app.test"));
+
+    let blocked = cors(&[
+        "check",
+        &format!("http://{addr}/trailing-slash"),
+        "--origin",
+        "https://app.test",
+        "--json",
+    ]);
+    assert_eq!(blocked.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&blocked.stdout).expect("one JSON object");
+    assert_eq!(json["reason"], "CORSAllowOriginNotMatchingOrigin");
+    assert!(json["fix"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Access-Control-Allow-Origin: https://app.test"));
+
+    let allowed = cors(&[
+        "check",
+        &format!("http://{correct}/items"),
+        "--origin",
+        "https://app.test",
+        "-X",
+        "PUT",
+        "-H",
+        "X-Api-Key: k",
+        "--credentials",
+        "--cookie",
+        "session=1",
+    ]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", text(&allowed.stderr));
+    let transcript = text(&allowed.stdout);
+    assert!(transcript.contains("preflight needed"), "{transcript}");
+    assert!(transcript.contains("verdict: ALLOWED"), "{transcript}");
+    assert!(transcript.contains("cookie: <redacted>"), "{transcript}");
+    assert!(
+        !transcript.contains("session=1"),
+        "the cookie is never echoed"
+    );
+
+    let human = cors(&[
+        "check",
+        &format!("http://{addr}/header-missing"),
+        "--origin",
+        "https://app.test",
+        "-X",
+        "PUT",
+        "-H",
+        "X-Api-Key: k",
+    ]);
+    assert_eq!(human.status.code(), Some(1));
+    let transcript = text(&human.stdout);
+    assert!(
+        transcript.contains("fix (headers):    Access-Control-Allow-Headers: x-api-key"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains(r#"fix (CorsBuilder): .allow_headers(["x-api-key"])"#),
+        "{transcript}"
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_status_2() {
+    let cases: [&[&str]; 5] = [
+        &[
+            "check",
+            "http://127.0.0.1:1/",
+            "--origin",
+            "https://app.test/",
+        ],
+        &["check", "not a url", "--origin", "https://app.test"],
+        &[
+            "check",
+            "http://127.0.0.1:1/",
+            "--origin",
+            "https://app.test",
+            "-H",
+            "no colon",
+        ],
+        &[
+            "check",
+            "http://127.0.0.1:1/",
+            "--origin",
+            "https://app.test",
+            "--timeout",
+            "-3",
+        ],
+        &["check", "http://127.0.0.1:1/"],
+    ];
+    for args in cases {
+        let out = cors(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("cors: "), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // In --json mode the object is still printed.
+    let out = cors(&[
+        "check",
+        "http://127.0.0.1:1/",
+        "--origin",
+        "https://app.test",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["verdict"], "error");
+    assert_eq!(json["reason"], "CORSDidNotSucceed");
+}
+
+#[test]
+fn help_shows_examples() {
+    let out = cors(&["check", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    assert!(
+        help.contains("Examples:") && help.contains("--credentials"),
+        "{help}"
+    );
+}
