@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 pub mod check;
 pub mod diagnose;
 pub mod net;
+pub mod validate;
 
 /// `cors`: CORS as the browser sees it.
 #[derive(Debug, Parser)]
@@ -29,6 +30,9 @@ pub enum Command {
     /// Send what a browser sends for one fetch() and say whether the page can read the answer,
     /// why not, and the fix.
     Check(check::CheckArgs),
+    /// Load a policy file (TOML or JSON) and print every problem, or the policy as the layer
+    /// will apply it.
+    Validate(validate::ValidateArgs),
 }
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
@@ -49,6 +53,7 @@ where
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Validate(args) => validate::run(args),
     }
 }
 
