@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod audit;
 pub mod check;
 pub mod diagnose;
 pub mod net;
@@ -30,6 +31,8 @@ pub enum Command {
     /// Send what a browser sends for one fetch() and say whether the page can read the answer,
     /// why not, and the fix.
     Check(check::CheckArgs),
+    /// Probe your own API with crafted origins for the known CORS misconfigurations.
+    Audit(audit::AuditArgs),
     /// Load a policy file (TOML or JSON) and print every problem, or the policy as the layer
     /// will apply it.
     Validate(validate::ValidateArgs),
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }
 
