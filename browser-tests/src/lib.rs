@@ -7,12 +7,14 @@
 
 #![forbid(unsafe_code)]
 
+mod agreement;
 mod browser;
 mod matrix;
 mod page;
 mod scenario;
 mod servers;
 
+pub use agreement::{page_origin, run_in_chromium, Probe, Seen};
 pub use browser::{chromium_version, locate_chromium, Browser};
 pub use matrix::{Matrix, Report, Verdict};
 pub use scenario::{

@@ -70,7 +70,9 @@ async fn cli_and_testing_fetch_agree_on_every_stand_in() {
             if case.verdict == "allowed" { 0 } else { 1 },
             "{id}"
         );
-        let preflight = case.method != "GET" || !case.headers.is_empty();
+        let preflight = case
+            .preflight
+            .unwrap_or(case.method != "GET" || !case.headers.is_empty());
         assert_eq!(json["preflight"], preflight, "{id}: {json}");
         if case.verdict == "blocked" {
             assert!(

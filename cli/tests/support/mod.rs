@@ -37,6 +37,8 @@ pub struct Case {
     pub reason: Option<&'static str>,
     /// What Chromium does.
     pub chromium: &'static str,
+    /// Whether a preflight goes first, when it is not simply "not a GET, or headers set".
+    pub preflight: Option<bool>,
 }
 
 const fn case(id: &'static str, path: &'static str, method: &'static str) -> Case {
@@ -51,6 +53,7 @@ const fn case(id: &'static str, path: &'static str, method: &'static str) -> Cas
         stage: None,
         reason: None,
         chromium: "allowed",
+        preflight: None,
     }
 }
 
@@ -74,6 +77,10 @@ impl Case {
         self.chromium = "blocked";
         self
     }
+    const fn no_preflight(mut self) -> Self {
+        self.preflight = Some(false);
+        self
+    }
     /// Blocked by the standard, allowed by Chromium.
     const fn chromium_allows(mut self) -> Self {
         self.chromium = "allowed";
@@ -82,6 +89,8 @@ impl Case {
 }
 
 const API_KEY: &[(&str, &str)] = &[("x-api-key", "k")];
+/// 129 bytes: one more than a safelisted value may have.
+const LONG_ACCEPT: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
 /// Every case, misconfigured first.
 pub fn cases() -> Vec<Case> {
@@ -120,6 +129,16 @@ pub fn cases() -> Vec<Case> {
             .headers(&[("authorization", "Bearer t")])
             .blocked("preflight", "CORSMissingAllowHeaderFromPreflight")
             .chromium_allows(),
+        case("lowercase-patch", "/patch-upper", "patch").blocked("preflight", "CORSMethodNotFound"),
+        case("accept-over-128-bytes", "/method-missing", "GET")
+            .headers(&[("accept", LONG_ACCEPT)])
+            .blocked("preflight", "CORSMissingAllowHeaderFromPreflight"),
+        case("json-post", "/method-missing", "POST")
+            .headers(&[("content-type", "application/json")])
+            .blocked("preflight", "CORSMissingAllowHeaderFromPreflight"),
+        case("text-plain-post", "/simple", "POST")
+            .headers(&[("content-type", "text/plain;charset=utf-8")])
+            .no_preflight(),
         case("redirect-with-cors-headers", "/redirect-ok", "GET"),
         case("redirect-without-cors-headers", "/redirect-bare", "GET")
             .blocked("actual", "CORSMissingAllowOrigin"),
@@ -190,6 +209,10 @@ async fn misconfigured_route(request: Request) -> Response<Body> {
         "/header-missing" if preflight => {
             status = StatusCode::NO_CONTENT;
             headers.extend([echo(), ("access-control-allow-methods", v("PUT"))]);
+        }
+        "/patch-upper" if preflight => {
+            status = StatusCode::NO_CONTENT;
+            headers.extend([echo(), ("access-control-allow-methods", v("PATCH"))]);
         }
         "/bad-methods" if preflight => {
             status = StatusCode::NO_CONTENT;
