@@ -246,6 +246,9 @@ mod tests {
 
     const ORIGIN: &str = "https://app.example";
 
+    /// Response header lines of a table row.
+    type Lines = Vec<(&'static str, &'static str)>;
+
     fn headers(lines: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in lines {
@@ -265,7 +268,7 @@ mod tests {
     fn cors_check_table() {
         use BlockReason::*;
         let s = String::from;
-        let cases: Vec<(Vec<(&str, &str)>, bool, Vec<Option<BlockReason>>)> = vec![
+        let cases: Vec<(Lines, bool, Vec<Option<BlockReason>>)> = vec![
             (vec![], false, vec![Some(MissingAllowOrigin)]),
             (
                 vec![("access-control-allow-origin", "*")],
@@ -382,14 +385,16 @@ mod tests {
         let acao = ("access-control-allow-origin", ORIGIN);
         let acac = ("access-control-allow-credentials", "true");
         let put = ("access-control-allow-methods", "PUT");
-        let cases: Vec<(
-            Vec<(&str, &str)>,
+        // (answer, status, credentials, method, unsafe names, first failure)
+        type Row = (
+            Lines,
             u16,
             bool,
-            &str,
-            Vec<&str>,
+            &'static str,
+            Vec<&'static str>,
             Option<BlockReason>,
-        )> = vec![
+        );
+        let cases: Vec<Row> = vec![
             (vec![acao, put], 204, false, "PUT", vec![], None),
             (vec![], 404, false, "PUT", vec![], Some(MissingAllowOrigin)),
             (

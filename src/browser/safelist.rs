@@ -113,7 +113,7 @@ pub(crate) fn is_forbidden_request_header(name: &HeaderName, value: &HeaderValue
         return value
             .as_bytes()
             .split(|&b| b == b',')
-            .map(|m| trim(m))
+            .map(trim)
             .any(|m| std::str::from_utf8(m).is_ok_and(is_forbidden_method));
     }
     false

@@ -7,6 +7,9 @@ use super::*;
 const APP: &str = "https://app.example";
 const API: &str = "https://api.example/items";
 
+/// Response header lines of a table row.
+type Lines = Vec<(&'static str, &'static str)>;
+
 fn answer(lines: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();
     for (name, value) in lines {
@@ -201,7 +204,7 @@ fn preflight_messages() {
         .header("x-api-key", "k")
         .build()
         .expect("valid");
-    let cases: Vec<(u16, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(u16, Lines, &str)> = vec![
         (302, vec![("location", "/elsewhere")], "Response to preflight request doesn't pass access control check: Redirect is not allowed for a preflight request."),
         (500, vec![("access-control-allow-origin", APP)], "Response to preflight request doesn't pass access control check: It does not have HTTP ok status."),
         (204, vec![("access-control-allow-origin", APP), ("access-control-allow-methods", "GET")], "Method PUT is not allowed by Access-Control-Allow-Methods in preflight response."),
