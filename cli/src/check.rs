@@ -181,8 +181,21 @@ impl Report {
             .iter()
             .map(|e| (e.as_str().to_owned(), Value::from(self.engine(*e))))
             .collect();
+        let mut messages = serde_json::Map::new();
+        for engine in Engine::ALL {
+            let text = match verdict.map(|v| v.engine(engine)) {
+                Some(EngineOutcome::Blocked(blocked)) => Value::from(match engine {
+                    Engine::Chromium => blocked.to_string(),
+                    Engine::Firefox => blocked.firefox_message(),
+                    Engine::Safari => blocked.safari_message(),
+                }),
+                _ => Value::Null,
+            };
+            messages.insert(engine.as_str().to_owned(), text);
+        }
         json!({
             "verdict": self.verdict_name(),
+            "messages": messages,
             "preflight": verdict.is_some_and(Verdict::preflight_sent),
             "stage": stage,
             "reason": reason,
@@ -308,6 +321,15 @@ impl Report {
                     blocked.reason.firefox_key()
                 );
                 out += &format!("Chromium 156 console: {blocked}\n");
+                for engine in [Engine::Firefox, Engine::Safari] {
+                    if let EngineOutcome::Blocked(own) = verdict.engine(engine) {
+                        let line = match engine {
+                            Engine::Firefox => own.firefox_message(),
+                            _ => own.safari_message(),
+                        };
+                        out += &format!("{} console: {line}\n", engine_label(engine));
+                    }
+                }
             }
             Outcome::Error { .. } => {
                 out += &format!(
@@ -321,8 +343,8 @@ impl Report {
             .map(|e| {
                 let outcome = verdict.engine(*e);
                 match outcome {
-                    EngineOutcome::Blocked(reason) => {
-                        format!("{} blocked ({})", e.as_str(), reason.firefox_key())
+                    EngineOutcome::Blocked(blocked) => {
+                        format!("{} blocked ({})", e.as_str(), blocked.reason.firefox_key())
                     }
                     other => format!("{} {}", e.as_str(), other.as_str()),
                 }
@@ -350,6 +372,14 @@ impl Report {
             }
         }
         out
+    }
+}
+
+fn engine_label(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Chromium => "Chromium 156",
+        Engine::Firefox => "Firefox",
+        Engine::Safari => "Safari",
     }
 }
 

@@ -60,6 +60,40 @@ impl Diagnosis {
     }
 }
 
+/// The answer headers, and the `CorsBuilder` call, that allow exactly `request`.
+fn complete_fix(request: &FetchRequest) -> (Vec<String>, String) {
+    let plan = request.plan();
+    let origin = request.origin();
+    let mut headers = vec![format!("Access-Control-Allow-Origin: {origin}")];
+    let mut call = format!("CorsLayer::builder().allow_origins([\"{origin}\"])");
+    if !plan.method_safelisted {
+        headers.push(format!(
+            "Access-Control-Allow-Methods: {}",
+            request.method()
+        ));
+        call += &format!(".allow_methods([\"{}\"])", request.method());
+    }
+    if !plan.unsafe_headers.is_empty() {
+        let names: Vec<&str> = plan
+            .unsafe_headers
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        headers.push(format!(
+            "Access-Control-Allow-Headers: {}",
+            names.join(", ")
+        ));
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        call += &format!(".allow_headers([{}])", quoted.join(", "));
+    }
+    if request.credentials() == Credentials::Include {
+        headers.push(String::from("Access-Control-Allow-Credentials: true"));
+        headers.push(String::from("Vary: Origin"));
+        call += ".allow_credentials(true)";
+    }
+    (headers, call)
+}
+
 fn has_cors_headers(headers: &HeaderMap) -> bool {
     headers
         .keys()
@@ -97,6 +131,12 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
         format!("CorsLayer::builder().allow_origins([\"{origin}\"])")
     };
     let preflight = blocked.stage == Stage::Preflight;
+    let (all_headers, all_call) = complete_fix(request);
+    let complete = |d: Diagnosis| Diagnosis {
+        headers: all_headers.clone(),
+        builder: Some(all_call.clone()),
+        ..d
+    };
     let diagnosis = match &blocked.reason {
         BlockReason::PreflightRedirect => {
             let location = answer
@@ -109,28 +149,24 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
             ))
             .other(format!("request the final URL directly, or answer OPTIONS at {} without redirecting", blocked.url))
         }
-        _ if preflight && bare && matches!(status, Some(401 | 403)) => Diagnosis::new(format!(
+        _ if preflight && bare && matches!(status, Some(401 | 403)) => complete(Diagnosis::new(format!(
             "the preflight was answered {} with no CORS headers: authentication runs before CORS, and preflights never carry credentials",
             status.unwrap_or(0)
         ))
-        .other("put the CORS layer outside the authentication layer (axum: `.route_layer(auth)` then `.layer(cors)` last), so OPTIONS preflights are answered before authentication"),
-        _ if preflight && bare && matches!(status, Some(404 | 405)) => Diagnosis::new(format!(
+        .other("answer OPTIONS preflights before authentication: put the CORS layer outside the auth layer (axum: `.route_layer(auth)` first, `.layer(cors)` last)")),
+        _ if preflight && bare && matches!(status, Some(404 | 405)) => complete(Diagnosis::new(format!(
             "the preflight was answered {} with no CORS headers: OPTIONS is not routed (no CORS layer, or one wrapping only handlers / the wrong router)",
             status.unwrap_or(0)
         ))
-        .other("wrap the whole router with the CORS layer (`Router::layer`, outermost), not a method router's `route_layer`")
-        .headers([allow_origin.clone(), format!("Access-Control-Allow-Methods: {}", request.method())])
-        .builder(format!("{origins_call}.allow_methods([\"{}\"])", request.method())),
+        .other("wrap the whole router with the CORS layer (`Router::layer`, outermost), not a method router's `route_layer`")),
         _ if bare && status.is_some_and(|s| s >= 500) => Diagnosis::new(format!(
             "the server failed ({}) and its error answer has no CORS headers: the CORS message hides a server error",
             status.unwrap_or(0)
         ))
         .other("look at the server's logs; make sure error answers also pass through the CORS layer"),
-        BlockReason::MissingAllowOrigin if bare => Diagnosis::new(
+        BlockReason::MissingAllowOrigin if bare => complete(Diagnosis::new(
             "the answer has no CORS headers at all: no CORS middleware handled this request, or it refused the origin",
-        )
-        .headers([allow_origin.clone()])
-        .builder(origins_call.clone()),
+        )),
         BlockReason::MissingAllowOrigin => Diagnosis::new(
             "Access-Control-Allow-Origin is missing although other CORS headers are present",
         )

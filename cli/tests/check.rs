@@ -171,8 +171,19 @@ async fn every_failing_check_is_listed_and_the_cause_is_named() {
     assert_eq!(failed, ["allow-origin", "status", "method"], "{json}");
     let cause = json["cause"].as_str().unwrap_or_default();
     assert!(cause.contains("authentication runs before CORS"), "{cause}");
+    let fix = json["fix"].as_str().unwrap_or_default();
+    assert!(fix.contains("Access-Control-Allow-Methods: PUT"), "{fix}");
+    assert!(fix.contains(r#".allow_methods(["PUT"])"#), "{fix}");
     // Safari reports the status first; the verdict is the same.
     assert_eq!(json["browsers"]["safari"], "blocked");
+    let safari = json["messages"]["safari"].as_str().unwrap_or_default();
+    assert!(
+        safari.starts_with("Preflight response is not successful. Status code: 401"),
+        "{safari}"
+    );
+    let firefox = json["messages"]["firefox"].as_str().unwrap_or_default();
+    assert!(firefox.contains("missing). Status code: 401."), "{firefox}");
+    assert_eq!(json["messages"]["chromium"], json["message"]);
     let transcript = report.transcript();
     assert!(
         transcript.contains("safari blocked (CORSPreflightDidNotSucceed)"),

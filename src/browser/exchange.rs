@@ -68,6 +68,7 @@ pub struct Exchange {
     engines: [Option<EngineOutcome>; 3],
     preflight: bool,
     max_age: Option<MaxAge>,
+    status: Option<StatusCode>,
 }
 
 impl Exchange {
@@ -87,6 +88,7 @@ impl Exchange {
             engines: [None, None, None],
             preflight: false,
             max_age: None,
+            status: None,
         };
         if !request.url.is_http() {
             let reason = BlockReason::RequestNotHttp(request.url.scheme.clone());
@@ -226,6 +228,7 @@ impl Exchange {
     /// Hands over the head of the answer to the request [`next_request`](Self::next_request)
     /// returned.
     pub fn receive(&mut self, status: StatusCode, headers: &HeaderMap) {
+        self.status = Some(status);
         match self.state {
             State::Preflight => self.receive_preflight(status, headers),
             State::Actual => self.receive_actual(status, headers),
@@ -356,24 +359,23 @@ impl Exchange {
     /// follow it.
     fn record(&mut self, stage: Stage, findings: Vec<Finding>) {
         let url = self.url().to_string();
+        let blocked = |reason| Blocked {
+            reason,
+            stage,
+            url: url.clone(),
+            redirected_from: (self.urls.len() > 1).then(|| self.urls[0].to_string()),
+            origin: self.origin.clone(),
+            status: self.status,
+        };
+        let standard = check::first_failure(&findings, None).map(blocked);
+        let engines =
+            Engine::ALL.map(|engine| check::first_failure(&findings, Some(engine)).map(blocked));
         if self.standard.is_none() {
-            if let Some(reason) = check::first_failure(&findings, None) {
-                let redirected_from = (self.urls.len() > 1).then(|| self.urls[0].to_string());
-                self.standard = Some(Outcome::Blocked(Blocked {
-                    reason,
-                    stage,
-                    url: url.clone(),
-                    redirected_from,
-                    origin: self.origin.clone(),
-                }));
-            }
+            self.standard = standard.map(Outcome::Blocked);
         }
-        for engine in Engine::ALL {
-            let slot = &mut self.engines[engine.index()];
+        for (slot, blocked) in self.engines.iter_mut().zip(engines) {
             if slot.is_none() {
-                if let Some(reason) = check::first_failure(&findings, Some(engine)) {
-                    *slot = Some(EngineOutcome::Blocked(reason));
-                }
+                *slot = blocked.map(EngineOutcome::Blocked);
             }
         }
         self.checks.extend(findings.into_iter().map(|f| Check {

@@ -379,3 +379,33 @@ fn non_http_and_network_errors() {
     assert!(verdict.preflight_sent());
     assert_eq!(verdict.engine(Engine::Safari), &EngineOutcome::Error);
 }
+
+#[test]
+fn each_engine_words_its_own_first_reason() {
+    let request = FetchRequest::builder(API, APP)
+        .method("PUT")
+        .build()
+        .expect("valid");
+    let (verdict, _) = run(&request, |_| (404, HeaderMap::new()));
+    let EngineOutcome::Blocked(firefox) = verdict.engine(Engine::Firefox) else {
+        panic!("firefox allowed it")
+    };
+    assert_eq!(
+        firefox.firefox_message(),
+        "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource \
+         at https://api.example/items. (Reason: CORS header \u{2018}Access-Control-Allow-Origin\u{2019} \
+         missing). Status code: 404."
+    );
+    let EngineOutcome::Blocked(safari) = verdict.engine(Engine::Safari) else {
+        panic!("safari allowed it")
+    };
+    assert_eq!(
+        safari.reason,
+        BlockReason::PreflightStatus(StatusCode::NOT_FOUND)
+    );
+    assert_eq!(
+        safari.safari_message(),
+        "Preflight response is not successful. Status code: 404 Fetch API cannot load \
+         https://api.example/items due to access control checks."
+    );
+}

@@ -291,6 +291,102 @@ pub struct Blocked {
     pub redirected_from: Option<String>,
     /// The page origin.
     pub origin: String,
+    /// The status of the refused response (none when nothing was received).
+    pub status: Option<StatusCode>,
+}
+
+impl Blocked {
+    /// Firefox's console line, from its source (`security.properties`; not measured):
+    /// `Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote
+    /// resource at … (Reason: …)`.
+    pub fn firefox_message(&self) -> String {
+        let status = self
+            .status
+            .map_or_else(|| String::from("(null)"), |s| s.as_u16().to_string());
+        let reason = match &self.reason {
+            BlockReason::MissingAllowOrigin => format!(
+                "CORS header \u{2018}Access-Control-Allow-Origin\u{2019} missing). Status code: {status}."
+            ),
+            BlockReason::WildcardWithCredentials => String::from(
+                "Credential is not supported if the CORS header \u{2018}Access-Control-Allow-Origin\u{2019} is \u{2018}*\u{2019}",
+            ),
+            BlockReason::MultipleAllowOrigin(_) => String::from(
+                "Multiple CORS header \u{2018}Access-Control-Allow-Origin\u{2019} not allowed",
+            ),
+            BlockReason::InvalidAllowOrigin(v) | BlockReason::AllowOriginMismatch(v) => format!(
+                "CORS header \u{2018}Access-Control-Allow-Origin\u{2019} does not match \u{2018}{v}\u{2019}"
+            ),
+            BlockReason::InvalidAllowCredentials(_) => String::from(
+                "expected \u{2018}true\u{2019} in CORS header \u{2018}Access-Control-Allow-Credentials\u{2019}",
+            ),
+            BlockReason::PreflightStatus(_) => {
+                format!("CORS preflight response did not succeed). Status code: {status}.")
+            }
+            BlockReason::PreflightRedirect => {
+                String::from("CORS request external redirect not allowed")
+            }
+            BlockReason::InvalidAllowMethods(t) => format!(
+                "invalid token \u{2018}{t}\u{2019} in CORS header \u{2018}Access-Control-Allow-Methods\u{2019}"
+            ),
+            BlockReason::InvalidAllowHeaders(t) => format!(
+                "invalid token \u{2018}{t}\u{2019} in CORS header \u{2018}Access-Control-Allow-Headers\u{2019}"
+            ),
+            BlockReason::MethodNotAllowed(_) => String::from(
+                "Did not find method in CORS header \u{2018}Access-Control-Allow-Methods\u{2019}",
+            ),
+            BlockReason::HeaderNotAllowed(h) => format!(
+                "header \u{2018}{h}\u{2019} is not allowed according to header \u{2018}Access-Control-Allow-Headers\u{2019} from CORS preflight response"
+            ),
+            BlockReason::RequestNotHttp(_) => String::from("CORS request not http"),
+            BlockReason::RedirectContainsCredentials(_)
+            | BlockReason::InvalidRedirectLocation(_)
+            | BlockReason::TooManyRedirects => {
+                String::from("CORS request did not succeed). Status code: (null).")
+            }
+        };
+        format!(
+            "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote \
+             resource at {}. (Reason: {reason})",
+            self.url
+        )
+    }
+
+    /// Safari's console lines, from WebKit's source (`CrossOriginAccessControl.cpp`; not
+    /// measured): the reason, then `Fetch API cannot load … due to access control checks.`
+    pub fn safari_message(&self) -> String {
+        let status = self.status.map(|s| s.as_u16()).unwrap_or(0);
+        let reason = match &self.reason {
+            BlockReason::PreflightStatus(_) | BlockReason::PreflightRedirect => {
+                format!("Preflight response is not successful. Status code: {status}")
+            }
+            BlockReason::WildcardWithCredentials => String::from(
+                "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true.",
+            ),
+            BlockReason::MultipleAllowOrigin(_) => {
+                String::from("Access-Control-Allow-Origin cannot contain more than one origin.")
+            }
+            BlockReason::MissingAllowOrigin
+            | BlockReason::InvalidAllowOrigin(_)
+            | BlockReason::AllowOriginMismatch(_) => format!(
+                "Origin {} is not allowed by Access-Control-Allow-Origin. Status code: {status}",
+                self.origin
+            ),
+            BlockReason::InvalidAllowCredentials(_) => String::from(
+                "Credentials flag is true, but Access-Control-Allow-Credentials is not \"true\".",
+            ),
+            BlockReason::MethodNotAllowed(m) => {
+                format!("Method {m} is not allowed by Access-Control-Allow-Methods.")
+            }
+            BlockReason::HeaderNotAllowed(h) => {
+                format!("Request header field {h} is not allowed by Access-Control-Allow-Headers.")
+            }
+            other => other.to_string(),
+        };
+        format!(
+            "{reason} Fetch API cannot load {} due to access control checks.",
+            self.url
+        )
+    }
 }
 
 /// Chromium 156's console line: `Access to fetch at '…' from origin '…' has been blocked by CORS
@@ -336,7 +432,7 @@ pub enum EngineOutcome {
     /// It hands the response to the script.
     Allowed,
     /// It refuses, first for this reason (in its own order of checks).
-    Blocked(BlockReason),
+    Blocked(Blocked),
     /// The exchange did not complete.
     Error,
 }
