@@ -344,9 +344,16 @@ impl Blocked {
                 String::from("CORS request did not succeed). Status code: (null).")
             }
         };
+        // The reasons that carry a status close the parenthesis themselves, the others do not.
+        let close =
+            if reason.ends_with("Status code: (null).") || reason.contains("). Status code: ") {
+                ""
+            } else {
+                ")."
+            };
         format!(
             "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote \
-             resource at {}. (Reason: {reason})",
+             resource at {}. (Reason: {reason}{close}",
             self.url
         )
     }
