@@ -361,14 +361,14 @@ impl Report {
         }
         if let Some(diagnosis) = &self.diagnosis {
             out += &format!("\ncause: {}\n", diagnosis.cause);
+            if let Some(other) = &diagnosis.other {
+                out += &format!("fix: {other}\n");
+            }
             for line in &diagnosis.headers {
                 out += &format!("fix (headers):    {line}\n");
             }
             if let Some(call) = &diagnosis.builder {
                 out += &format!("fix (CorsBuilder): {call}\n");
-            }
-            if let Some(other) = &diagnosis.other {
-                out += &format!("fix: {other}\n");
             }
         }
         out
