@@ -149,11 +149,15 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
             ))
             .other(format!("request the final URL directly, or answer OPTIONS at {} without redirecting", blocked.url))
         }
-        _ if preflight && bare && matches!(status, Some(401 | 403)) => complete(Diagnosis::new(format!(
-            "the preflight was answered {} with no CORS headers: authentication runs before CORS, and preflights never carry credentials",
-            status.unwrap_or(0)
-        ))
+        _ if preflight && bare && status == Some(401) => complete(Diagnosis::new(
+            "the preflight was answered 401 with no CORS headers: authentication runs before CORS, and preflights never carry credentials",
+        )
         .other("answer OPTIONS preflights before authentication: put the CORS layer outside the auth layer (axum: `.route_layer(auth)` first, `.layer(cors)` last)")),
+        _ if preflight && bare && status == Some(403) => complete(Diagnosis::new(format!(
+            "the preflight was answered 403 with no CORS headers: the CORS policy refused it (the origin, method {} or a requested header is not allowed; tower-cors refuses this way), or authorization runs before CORS",
+            request.method()
+        ))
+        .other("allow this request in the CORS policy, and answer OPTIONS preflights before any authorization check")),
         _ if preflight && bare && matches!(status, Some(404 | 405)) => complete(Diagnosis::new(format!(
             "the preflight was answered {} with no CORS headers: OPTIONS is not routed (no CORS layer, or one wrapping only handlers / the wrong router)",
             status.unwrap_or(0)

@@ -12,6 +12,50 @@ use tower_cors_cli::check::{check, CheckArgs};
 
 const ORIGIN: &str = "https://app.test";
 
+/// The root cause `cors check` must name for each blocked stand-in (a fragment of `cause`).
+const CAUSES: &[(&str, &str)] = &[
+    ("no-cors-headers", "no CORS headers at all"),
+    (
+        "wrong-origin",
+        "allows 'https://other.example', not this page's origin",
+    ),
+    ("trailing-slash", "has a trailing `/`"),
+    ("two-allow-origin-lines", "more than once"),
+    (
+        "wildcard-with-credentials",
+        "cannot be used with credentials",
+    ),
+    ("credentials-header-missing", "exactly (got '')"),
+    ("credentials-header-True", "exactly (got 'True')"),
+    ("preflight-404", "OPTIONS is not routed"),
+    ("preflight-405", "OPTIONS is not routed"),
+    ("preflight-401", "authentication runs before CORS"),
+    (
+        "server-error-without-cors-headers",
+        "the server failed (500)",
+    ),
+    (
+        "preflight-500",
+        "answered 500 Internal Server Error, not a 2xx",
+    ),
+    (
+        "preflight-302",
+        "the preflight was redirected (302 to /login)",
+    ),
+    (
+        "method-missing",
+        "method PUT is not in Access-Control-Allow-Methods",
+    ),
+    ("header-missing", "request header x-api-key is not in"),
+    ("unparsable-methods", "'PUT;DELETE' is not one"),
+    ("authorization-under-wildcard", "`*` never covers it"),
+    ("lowercase-patch", "case-sensitive (patch is not PATCH)"),
+    ("accept-over-128-bytes", "request header accept is not in"),
+    ("json-post", "request header content-type is not in"),
+    ("redirect-without-cors-headers", "on a redirect"),
+    ("correct-method-refused", "the CORS policy refused it"),
+];
+
 fn args(url: String, case: &support::Case) -> CheckArgs {
     CheckArgs {
         url,

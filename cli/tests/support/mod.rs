@@ -115,6 +115,10 @@ pub fn cases() -> Vec<Case> {
             .blocked("preflight", "CORSMissingAllowOrigin"),
         case("preflight-401", "/preflight-401", "PUT")
             .blocked("preflight", "CORSMissingAllowOrigin"),
+        case("preflight-405", "/preflight-405", "PUT")
+            .blocked("preflight", "CORSMissingAllowOrigin"),
+        case("server-error-without-cors-headers", "/error-500", "GET")
+            .blocked("actual", "CORSMissingAllowOrigin"),
         case("preflight-500", "/preflight-500", "PUT")
             .blocked("preflight", "CORSPreflightDidNotSucceed"),
         case("preflight-302", "/preflight-302", "PUT")
@@ -190,6 +194,11 @@ async fn misconfigured_route(request: Request) -> Response<Body> {
             headers.extend([echo(), ("access-control-allow-credentials", v("True"))])
         }
         "/preflight-404" if preflight => status = StatusCode::NOT_FOUND,
+        "/preflight-405" if preflight => {
+            status = StatusCode::METHOD_NOT_ALLOWED;
+            headers.push(("allow", v("GET, PUT")));
+        }
+        "/error-500" => status = StatusCode::INTERNAL_SERVER_ERROR,
         "/preflight-401" if preflight => {
             status = StatusCode::UNAUTHORIZED;
             headers.push(("www-authenticate", v("Bearer")));
