@@ -254,3 +254,25 @@ async fn an_unreachable_server_is_an_error_not_a_cors_verdict() {
         .unwrap_or_default()
         .contains("cannot connect"));
 }
+
+#[tokio::test]
+async fn a_silent_server_times_out_as_an_error() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let case = support::cases()[0];
+    let mut args = args(format!("http://{addr}/"), &case);
+    args.timeout = 0.3;
+    let report = check(&args).await;
+    assert_eq!(report.exit_code(), 2);
+    let line = report.error_line().unwrap_or_default();
+    assert!(line.contains("no answer within 0.3 s"), "{line}");
+}
