@@ -259,19 +259,22 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
         }
         _ => Diagnosis::new(blocked.reason.to_string()),
     };
-    let hopped = verdict
-        .checks()
-        .iter()
-        .any(|c| c.check == "redirect-location");
-    Some(if hopped && blocked.stage == Stage::Actual && bare {
-        Diagnosis {
+    let location = answer
+        .filter(|a| a.status.is_redirection())
+        .and_then(|a| a.headers.get(http::header::LOCATION))
+        .and_then(|l| l.to_str().ok());
+    Some(match location {
+        Some(location) if blocked.stage == Stage::Actual => Diagnosis {
             cause: format!(
-                "{} (on a redirect: every hop of a CORS request needs the CORS headers)",
-                diagnosis.cause
+                "{} — on the redirect response ({} to {location}): every hop of a CORS request needs the CORS headers",
+                diagnosis.cause,
+                status.unwrap_or(0)
             ),
+            other: Some(format!(
+                "send the CORS headers on the redirect too, or have the page request {location} directly"
+            )),
             ..diagnosis
-        }
-    } else {
-        diagnosis
+        },
+        _ => diagnosis,
     })
 }

@@ -52,7 +52,10 @@ const CAUSES: &[(&str, &str)] = &[
     ("lowercase-patch", "case-sensitive (patch is not PATCH)"),
     ("accept-over-128-bytes", "request header accept is not in"),
     ("json-post", "request header content-type is not in"),
-    ("redirect-without-cors-headers", "on a redirect"),
+    (
+        "redirect-without-cors-headers",
+        "on the redirect response (302 to /target)",
+    ),
     ("correct-method-refused", "the CORS policy refused it"),
 ];
 
@@ -119,10 +122,17 @@ async fn cli_and_testing_fetch_agree_on_every_stand_in() {
             .unwrap_or(case.method != "GET" || !case.headers.is_empty());
         assert_eq!(json["preflight"], preflight, "{id}: {json}");
         if case.verdict == "blocked" {
+            let expected = CAUSES
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, cause)| *cause);
+            let expected = expected.unwrap_or_else(|| panic!("{id}: no expected cause listed"));
+            let cause = json["cause"].as_str().unwrap_or_default();
             assert!(
-                json["fix"].is_string() || json["cause"].is_string(),
-                "{id}: {json}"
+                cause.contains(expected),
+                "{id}: cause {cause:?} lacks {expected:?}"
             );
+            assert!(json["fix"].is_string(), "{id}: {json}");
             let message = json["message"].as_str().unwrap_or_default();
             assert!(
                 message.contains("has been blocked by CORS policy"),
