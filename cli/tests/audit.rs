@@ -88,8 +88,8 @@ fn ids(found: &[(String, bool, String)]) -> Vec<&str> {
 
 #[test]
 fn probes_cover_every_class() {
-    let probes = probes("https://allowed.example:8443");
-    let origins: Vec<&str> = probes.iter().map(|(_, o)| o.as_str()).collect();
+    let crafted = probes("https://allowed.example:8443");
+    let origins: Vec<&str> = crafted.iter().map(|(_, o)| o.as_str()).collect();
     assert!(origins.contains(&"https://allowed.example.evil.test:8443"));
     assert!(origins.contains(&"https://evilallowed.example:8443"));
     assert!(origins.contains(&"https://allowedxexample:8443"));
@@ -97,6 +97,20 @@ fn probes_cover_every_class() {
     assert!(origins.contains(&"null"));
     assert!(origins.contains(&"https://allowed.example_.evil.test:8443"));
     assert!(origins.contains(&"https://allowed.example`.evil.test:8443"));
+
+    let ipv6: Vec<&str> = probes("http://[::1]:3000")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ipv6, ["origin-reflected", "null-origin-allowed"]);
+    let ip: Vec<&str> = probes("http://127.0.0.1:3000")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        !ip.contains(&"unescaped-dot") && ip.contains(&"suffix-match"),
+        "{ip:?}"
+    );
 }
 
 #[tokio::test]

@@ -99,6 +99,54 @@ fn exit_statuses_and_json() {
     );
 }
 
+/// `cors check --json`, as a script runs it, for every stand-in: the printed object and the exit
+/// status say what the case expects.
+#[test]
+fn json_for_every_stand_in() {
+    let broken = serve_in_background(support::misconfigured());
+    let correct = serve_in_background(support::correct("https://app.test"));
+    for case in support::cases() {
+        let addr = if case.correct { correct } else { broken };
+        let url = format!("http://{addr}{}", case.path);
+        let mut args = vec![
+            "check",
+            &url,
+            "--origin",
+            "https://app.test",
+            "-X",
+            case.method,
+            "--json",
+        ];
+        let headers: Vec<String> = case
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect();
+        for header in &headers {
+            args.extend(["-H", header.as_str()]);
+        }
+        if case.credentials {
+            args.push("--credentials");
+        }
+        let out = cors(&args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: not one JSON object ({e}): {}",
+                case.id,
+                text(&out.stdout)
+            )
+        });
+        let id = case.id;
+        assert_eq!(json["verdict"], case.verdict, "{id}: {json}");
+        assert_eq!(json["stage"].as_str(), case.stage, "{id}");
+        assert_eq!(json["reason"].as_str(), case.reason, "{id}");
+        assert_eq!(json["browsers"]["chromium"], case.chromium, "{id}");
+        let expected = if case.verdict == "allowed" { 0 } else { 1 };
+        assert_eq!(out.status.code(), Some(expected), "{id}");
+        assert!(out.stderr.is_empty(), "{id}: {}", text(&out.stderr));
+    }
+}
+
 #[test]
 fn errors_are_one_line_with_status_2() {
     let cases: [&[&str]; 5] = [
