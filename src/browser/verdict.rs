@@ -50,6 +50,11 @@ impl Engine {
 
     /// The longest time, in seconds, the engine caches a preflight answer: Chromium 2 hours,
     /// Firefox 24 hours, Safari 10 minutes.
+    ///
+    /// ```
+    /// use tower_cors::browser::Engine;
+    /// assert_eq!(Engine::Safari.max_age_cap(), 600);
+    /// ```
     pub fn max_age_cap(self) -> u64 {
         match self {
             Engine::Chromium => 7200,
@@ -112,6 +117,12 @@ impl BlockReason {
     /// Firefox's reason key for it, without the digit suffix (`CORSMissingAllowOrigin`…). Firefox
     /// has no key for three of them; they get one of the same style: `CORSRedirectContainsCredentials`,
     /// `CORSInvalidRedirectLocation`, `CORSTooManyRedirects`.
+    ///
+    /// ```
+    /// use tower_cors::browser::BlockReason;
+    /// let reason = BlockReason::AllowOriginMismatch("https://app.example.com/".into());
+    /// assert_eq!(reason.firefox_key(), "CORSAllowOriginNotMatchingOrigin");
+    /// ```
     pub fn firefox_key(&self) -> &'static str {
         match self {
             BlockReason::MissingAllowOrigin => "CORSMissingAllowOrigin",
@@ -261,6 +272,13 @@ pub struct MaxAge {
 impl MaxAge {
     /// Seconds the engine keeps the answer: 5 when absent or not a number, else capped by
     /// [`Engine::max_age_cap`].
+    ///
+    /// ```
+    /// use tower_cors::browser::{Engine, MaxAge};
+    /// let day = MaxAge { sent: Some(86400) };
+    /// assert_eq!(day.effective(Engine::Chromium), 7200);
+    /// assert_eq!(MaxAge { sent: None }.effective(Engine::Firefox), 5);
+    /// ```
     pub fn effective(self, engine: Engine) -> u64 {
         self.sent.unwrap_or(5).min(engine.max_age_cap())
     }
@@ -398,6 +416,25 @@ impl Blocked {
 
 /// Chromium 156's console line: `Access to fetch at '…' from origin '…' has been blocked by CORS
 /// policy: …`.
+///
+/// ```
+/// use tower_cors::browser::{BlockReason, Blocked, Stage};
+/// let blocked = Blocked {
+///     reason: BlockReason::PreflightRedirect,
+///     stage: Stage::Preflight,
+///     url: "https://api.example/items".into(),
+///     redirected_from: None,
+///     origin: "https://app.example".into(),
+///     status: Some(http::StatusCode::FOUND),
+/// };
+/// assert_eq!(
+///     blocked.to_string(),
+///     "Access to fetch at 'https://api.example/items' from origin 'https://app.example' has been \
+///      blocked by CORS policy: Response to preflight request doesn't pass access control check: \
+///      Redirect is not allowed for a preflight request."
+/// );
+/// assert!(blocked.firefox_message().ends_with("(Reason: CORS request external redirect not allowed)."));
+/// ```
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Access to fetch at '{}' ", self.url)?;
@@ -456,6 +493,28 @@ impl EngineOutcome {
 }
 
 /// Everything the model concluded about one `fetch()`.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+/// use tower_cors::browser::{Engine, EngineOutcome, Exchange, FetchRequest};
+///
+/// let request = FetchRequest::builder("https://api.example/me", "https://app.example")
+///     .header("authorization", "Bearer t")
+///     .build()?;
+/// let mut exchange = Exchange::new(&request);
+/// let mut any = HeaderMap::new();
+/// any.insert("access-control-allow-origin", HeaderValue::from_static("*"));
+/// any.insert("access-control-allow-headers", HeaderValue::from_static("*"));
+/// while exchange.next_request().is_some() {
+///     exchange.receive(StatusCode::OK, &any);
+/// }
+/// let verdict = exchange.finish();
+/// // The standard never lets `*` cover Authorization; the browsers still do.
+/// assert!(!verdict.is_allowed());
+/// assert_eq!(verdict.engine(Engine::Chromium), &EngineOutcome::Allowed);
+/// assert_eq!(verdict.checks().iter().filter(|c| !c.ok()).count(), 1);
+/// # Ok::<(), tower_cors::browser::InvalidRequest>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub(crate) outcome: Outcome,
