@@ -233,6 +233,9 @@ impl Report {
                     if name == "cookie" { " (use --cookie)" } else { "" }
                 );
             }
+            if plan.cross_origin && args_cookie_unsent(request) {
+                out += "note: --cookie is not sent: a cross-origin request carries cookies only with --credentials\n";
+            }
             if !plan.cross_origin {
                 out += "same-origin request: CORS does not apply\n";
             } else if plan.preflight {
@@ -373,6 +376,11 @@ impl Report {
         }
         out
     }
+}
+
+/// A cookie was given, but credentials mode `same-origin` keeps it off a cross-origin request.
+fn args_cookie_unsent(request: &FetchRequest) -> bool {
+    request.has_cookie() && request.credentials() != Credentials::Include
 }
 
 fn engine_label(engine: Engine) -> &'static str {

@@ -170,6 +170,11 @@ impl FetchRequest {
         self.credentials
     }
 
+    /// Whether a cookie jar was given ([`FetchRequestBuilder::cookie`]).
+    pub fn has_cookie(&self) -> bool {
+        self.cookie.is_some()
+    }
+
     /// What the browser decides before sending anything.
     ///
     /// ```

@@ -409,3 +409,83 @@ fn each_engine_words_its_own_first_reason() {
          https://api.example/items due to access control checks."
     );
 }
+
+mod arbitrary_answers {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::from("*")),
+            Just(String::from(APP)),
+            Just(String::from("null")),
+            Just(String::from("true")),
+            Just(String::from("PUT, x-api-key")),
+            Just(String::from("/next")),
+            Just(String::from("https://u:p@api.example/")),
+            "[ -~]{0,40}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever the server answers, the exchange ends, within the redirect bound, with a
+        /// verdict whose stage and reason agree with its outcome.
+        #[test]
+        fn any_answer_ends_in_a_consistent_verdict(
+            method in prop_oneof![Just("GET"), Just("PUT"), Just("patch"), Just("POST")],
+            custom in any::<bool>(),
+            include in any::<bool>(),
+            answers in proptest::collection::vec(
+                (100u16..600, proptest::collection::vec((0usize..6, value()), 0..6)),
+                1..8,
+            ),
+        ) {
+            let names = [
+                "access-control-allow-origin",
+                "access-control-allow-credentials",
+                "access-control-allow-methods",
+                "access-control-allow-headers",
+                "location",
+                "access-control-expose-headers",
+            ];
+            let mut builder = FetchRequest::builder(API, APP).method(method);
+            if custom {
+                builder = builder.header("x-api-key", "k");
+            }
+            if include {
+                builder = builder.credentials(Credentials::Include);
+            }
+            let request = builder.build().expect("valid");
+            let mut exchange = Exchange::new(&request);
+            let mut steps = 0;
+            while exchange.next_request().is_some() {
+                let (status, lines) = &answers[steps % answers.len()];
+                let mut headers = HeaderMap::new();
+                for (name, value) in lines {
+                    if let Ok(value) = HeaderValue::from_str(value) {
+                        headers.append(names[*name], value);
+                    }
+                }
+                exchange.receive(StatusCode::from_u16(*status).expect("status"), &headers);
+                steps += 1;
+                prop_assert!(steps <= 2 * (MAX_REDIRECTS + 1), "the exchange does not end");
+            }
+            let verdict = exchange.finish();
+            match verdict.outcome() {
+                Outcome::Allowed(_) => prop_assert!(verdict.stage().is_none()),
+                Outcome::Blocked(blocked) => {
+                    prop_assert_eq!(verdict.stage(), Some(blocked.stage));
+                    prop_assert!(blocked.to_string().contains("has been blocked by CORS policy"));
+                    prop_assert!(verdict.checks().iter().any(|c| !c.ok()));
+                }
+                Outcome::Error { .. } => prop_assert!(false, "no failure was reported"),
+            }
+            // An engine is never stricter than the standard.
+            if verdict.is_allowed() {
+                for engine in Engine::ALL {
+                    prop_assert_eq!(verdict.engine(engine), &EngineOutcome::Allowed);
+                }
+            }
+        }
+    }
+}
