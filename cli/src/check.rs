@@ -171,6 +171,7 @@ impl Report {
             .map(|c| {
                 json!({
                     "stage": c.stage.as_str(),
+                    "url": c.url,
                     "check": c.check,
                     "ok": c.ok(),
                     "reason": c.failure.as_ref().map(|r| r.firefox_key()),
@@ -232,6 +233,11 @@ impl Report {
                     "note: {name} is a forbidden request header: a browser does not send it{}\n",
                     if name == "cookie" { " (use --cookie)" } else { "" }
                 );
+            }
+            if mixed_content(request) {
+                out +=
+                    "note: a page served over https cannot fetch an http:// URL outside loopback: \
+                        browsers block that as mixed content before CORS is even considered\n";
             }
             if plan.cross_origin && args_cookie_unsent(request) {
                 out += "note: --cookie is not sent: a cross-origin request carries cookies only with --credentials\n";
@@ -376,6 +382,25 @@ impl Report {
         }
         out
     }
+}
+
+/// An https page fetching plain http from a host that is not loopback: blocked as mixed content.
+fn mixed_content(request: &FetchRequest) -> bool {
+    let url = request.url();
+    let host = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .map(|authority| match authority.find(']') {
+            Some(end) => &authority[..=end],
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        });
+    request.origin().starts_with("https://")
+        && host.is_some_and(|h| {
+            !(h == "localhost"
+                || h.ends_with(".localhost")
+                || h.starts_with("127.")
+                || h == "[::1]")
+        })
 }
 
 /// A cookie was given, but credentials mode `same-origin` keeps it off a cross-origin request.
