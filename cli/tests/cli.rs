@@ -76,6 +76,8 @@ fn exit_statuses_and_json() {
         !transcript.contains("session=1"),
         "the cookie is never echoed"
     );
+    // Loopback is exempt from mixed-content blocking.
+    assert!(!transcript.contains("mixed content"), "{transcript}");
 
     let human = cors(&[
         "check",
