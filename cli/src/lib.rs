@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod proxy;
+
 /// `cors`: CORS as the browser sees it.
 #[derive(Debug, Parser)]
 #[command(name = "cors", version, about, propagate_version = true)]
@@ -21,7 +23,10 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run a CORS proxy in front of APIs that send no CORS headers (never an open proxy).
+    Proxy(proxy::ProxyArgs),
+}
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
 /// one line on stderr with exit status 2; `--help` and `--version` print to stdout and exit 0.
@@ -39,7 +44,9 @@ where
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    match cli.command {
+        Command::Proxy(args) => proxy::run(args),
+    }
 }
 
 fn usage_error(err: clap::Error) -> ExitCode {
