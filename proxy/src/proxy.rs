@@ -78,6 +78,7 @@ struct Inner {
     help: String,
     listen: SocketAddr,
     root_owned: bool,
+    max_request_headers: usize,
 }
 
 impl fmt::Debug for Proxy {
@@ -107,6 +108,11 @@ impl Proxy {
     /// Where the configuration asks to listen (default `127.0.0.1:8787`).
     pub fn listen(&self) -> SocketAddr {
         self.inner.listen
+    }
+
+    /// The configured `max_request_headers`, which the server's read buffer must hold.
+    pub(crate) fn max_request_headers(&self) -> usize {
+        self.inner.max_request_headers
     }
 
     /// The help page served at `/_cors/`: routes and upstreams, never secrets.
@@ -285,6 +291,11 @@ fn tls_config(config: &ProxyConfig, problems: &mut Vec<String>) -> Option<rustls
     }
 }
 
+/// The largest read buffer of an HTTP/1 upstream connection.
+const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
+/// The HTTP/2 flow-control window per upstream stream: what one response may have in flight.
+const H2_STREAM_WINDOW: u32 = 1024 * 1024;
+
 fn client(
     tls: &rustls::ClientConfig,
     resolver: &Arc<dyn Resolve>,
@@ -301,6 +312,10 @@ fn client(
     Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
+        // hyper's read buffer grows to ~400 KiB on a fast body; per upstream connection that
+        // is the proxy's memory under load, and 64 KiB reads already saturate loopback.
+        .http1_max_buf_size(UPSTREAM_READ_BUFFER)
+        .http2_initial_stream_window_size(H2_STREAM_WINDOW)
         .build(https)
 }
 
@@ -554,7 +569,7 @@ fn build(
     if !problems.is_empty() {
         return Err(ProxyConfigError::new(problems));
     }
-    routes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    routes.sort_by_key(|(path, _)| std::cmp::Reverse(path.len()));
     let root_owned = routes.iter().any(|(p, _)| p.is_empty());
     help.push_str(
         "\nProxy endpoints: /_cors/ (this page), /_cors/healthz\n\
@@ -567,6 +582,7 @@ fn build(
             help,
             listen,
             root_owned,
+            max_request_headers: config.limits.max_request_headers,
         }),
     })
 }

@@ -189,7 +189,7 @@ impl Answer {
 /// The client address a rate limit is keyed on: the connection's peer, or, when that peer is a
 /// trusted proxy, the right-most `X-Forwarded-For` entry that is not itself trusted.
 fn client_ip<B>(request: &Request<B>, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = peer_addr(request)?.ip();
+    let peer = peer_addr(request.extensions())?.ip();
     if !trusted.iter().any(|net| net.contains(&peer)) {
         return Some(peer);
     }
@@ -212,22 +212,22 @@ fn client_ip<B>(request: &Request<B>, trusted: &[IpNet]) -> Option<IpAddr> {
     Some(peer)
 }
 
-fn peer_addr<B>(request: &Request<B>) -> Option<SocketAddr> {
-    if let Some(ClientAddr(addr)) = request.extensions().get::<ClientAddr>() {
+fn peer_addr(extensions: &http::Extensions) -> Option<SocketAddr> {
+    if let Some(ClientAddr(addr)) = extensions.get::<ClientAddr>() {
         return Some(*addr);
     }
     #[cfg(feature = "axum")]
-    if let Some(info) = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-    {
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
         return Some(info.0);
     }
     None
 }
 
 fn head_size<B>(request: &Request<B>) -> usize {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let uri = request.uri();
+    let target = uri.path_and_query().map_or(1, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    let line = request.method().as_str().len() + target + 12;
     line + request
         .headers()
         .iter()
@@ -303,7 +303,7 @@ where
         return Err(too_large(limits.max_request_body));
     }
 
-    let peer = peer_addr(&Request::from_parts(parts.clone(), ())).map(|a| a.ip());
+    let peer = peer_addr(&parts.extensions).map(|a| a.ip());
     let proxy_host = parts
         .headers
         .get(header::HOST)
@@ -313,7 +313,7 @@ where
     let trusted_chain = peer
         .filter(|ip| shared.trusted_proxies.iter().any(|net| net.contains(ip)))
         .and_then(|_| parts.headers.get("x-forwarded-for").cloned());
-    let mut browser_headers = parts.headers.clone();
+    let mut browser_headers = parts.headers;
     headers::clean_request(&mut browser_headers, &route.request_rules);
     headers::add_via(&mut browser_headers, parts.version);
     if route.forwarded_headers {
@@ -327,6 +327,9 @@ where
     }
 
     let replayable = body.is_end_stream();
+    let following = route.follow_redirects && replayable;
+    // Kept for later hops only when redirects may be followed; else moved into the request.
+    let mut browser_headers = Some(browser_headers);
     let mut body = Some(
         Limited::new(
             body,
@@ -342,7 +345,15 @@ where
             Mode::Upstream(base) => base.origin() == target.origin(),
             Mode::Urls => true,
         };
-        let mut headers = browser_headers.clone();
+        let mut headers = match (following, browser_headers.take()) {
+            (true, Some(kept)) => {
+                let headers = kept.clone();
+                browser_headers = Some(kept);
+                headers
+            }
+            (_, Some(kept)) => kept,
+            (_, None) => HeaderMap::new(),
+        };
         let client = match &route.mode {
             Mode::Upstream(_) if own_origin => &route.trusted_client,
             _ => &route.guarded_client,
@@ -359,7 +370,7 @@ where
         let request_body = body.take().unwrap_or_else(|| text(Bytes::new()));
         let upstream = send(client, limits, &method, &target, headers, request_body).await?;
         let status = upstream.status();
-        let follow = route.follow_redirects && replayable && status.is_redirection();
+        let follow = following && status.is_redirection();
         let location = upstream
             .headers()
             .get(header::LOCATION)

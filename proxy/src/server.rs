@@ -22,6 +22,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long a client may take to send a request head (slow-loris guard).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The read buffer bound of a browser connection, or `max_request_headers` plus a margin when
+/// that is larger (request heads must fit in it).
+pub const CLIENT_READ_BUFFER: usize = 64 * 1024;
+
 /// Serves `proxy` on `listener` (HTTP/1.1 and cleartext HTTP/2) until `shutdown` completes,
 /// then lets in-flight requests finish for up to [`SHUTDOWN_GRACE`].
 pub async fn serve(
@@ -33,7 +37,10 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // Bounds the read buffer of each browser connection (request heads and bodies); a head
+        // larger than this is refused by hyper itself with 431.
+        .max_buf_size(CLIENT_READ_BUFFER.max(proxy.max_request_headers() + 1024));
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
