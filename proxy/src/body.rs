@@ -34,6 +34,8 @@ pub(crate) struct LogLine {
     pub upstream_status: Option<u16>,
     pub started: Instant,
     pub bytes: u64,
+    /// The body failed part-way (the upstream broke off, or a client went away).
+    pub aborted: bool,
 }
 
 impl Drop for LogLine {
@@ -46,6 +48,7 @@ impl Drop for LogLine {
             status = self.status,
             upstream_status = self.upstream_status.map_or(-1, i32::from),
             bytes = self.bytes,
+            aborted = self.aborted,
             latency_ms = format_args!("{latency_ms:.1}"),
             "request"
         );
@@ -106,7 +109,7 @@ impl Body for Tracked {
             Poll::Ready(Some(Err(_))) => {
                 this.permit.take();
                 if let Some(log) = this.log.as_mut() {
-                    log.status = 0;
+                    log.aborted = true;
                 }
                 this.log.take();
             }

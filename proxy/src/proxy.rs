@@ -155,6 +155,7 @@ impl Proxy {
                 upstream_status: parts.extensions.get::<UpstreamStatus>().map(|s| s.0),
                 started,
                 bytes: 0,
+                aborted: false,
             };
             Response::from_parts(parts, Tracked::logged(body, log))
         }

@@ -340,10 +340,13 @@ where
     );
     let mut method = parts.method.clone();
     let mut hops = 0usize;
+    // The route's secrets go to the upstream the request was for, never to another origin a
+    // followed redirect leads to.
+    let first_origin = target.origin();
     let response = loop {
         let own_origin = match &route.mode {
             Mode::Upstream(base) => base.origin() == target.origin(),
-            Mode::Urls => true,
+            Mode::Urls => first_origin == target.origin(),
         };
         let mut headers = match (following, browser_headers.take()) {
             (true, Some(kept)) => {

@@ -729,3 +729,58 @@ async fn own_endpoints_and_unknown_paths() {
         "prefixes match whole segments"
     );
 }
+
+#[tokio::test]
+async fn a_connect_that_hangs_is_504() {
+    // A listener whose accept queue is full and never drained: further SYNs go unanswered, so
+    // the proxy's connect hangs on loopback until its timeout.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("address"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("address");
+    let _listener = socket.listen(0).expect("listen");
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let filler = tokio::net::TcpSocket::new_v4().expect("socket");
+        match tokio::time::timeout(Duration::from_millis(200), filler.connect(addr)).await {
+            Ok(Ok(stream)) => fillers.push(stream),
+            // The queue is full: connects now hang, which is what the proxy will meet.
+            _ => break,
+        }
+    }
+    let (up, _log) = upstream().await;
+    let extra = format!("\n[[routes]]\npath = \"/stuck\"\nupstream = \"http://{addr}\"\n");
+    let toml = base(up, &extra).replace(
+        "rate_limit_per_minute = 0",
+        "rate_limit_per_minute = 0\nconnect_timeout = \"300ms\"\nresponse_timeout = \"5s\"",
+    );
+    let proxy = start_proxy(&toml, &[], TableResolver::default()).await;
+    let got = get(&proxy.url("/stuck/x"), &[ORIGIN]).await;
+    assert_eq!(got.status, 504, "{}", got.text());
+    assert!(got.text().contains("connecting"), "{}", got.text());
+    assert_cors(&got);
+}
+
+#[tokio::test]
+async fn url_mode_secrets_stay_with_the_first_origin_on_followed_redirects() {
+    let (a, a_log) = upstream().await;
+    let (b, b_log) = upstream().await;
+    let toml = url_mode(
+        &format!("\"http://127.0.0.1:{}\", \"http://127.0.0.1:{}\"", a.port(), b.port()),
+        "allow_private_networks = true\nfollow_redirects = true\nset_headers = { x-api-key = \"${KEY}\" }",
+    );
+    let proxy = start_proxy(&toml, &[("KEY", "k3y-s3cr3t")], TableResolver::default()).await;
+    let to = format!("http%3A%2F%2F127.0.0.1%3A{}%2Fecho%2Fb", b.port());
+    let got = get(
+        &proxy.url(&format!(
+            "/any/http://127.0.0.1:{}/redirect-to?url={to}",
+            a.port()
+        )),
+        &[ORIGIN],
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(a_log.last().headers["x-api-key"], "k3y-s3cr3t");
+    assert!(!b_log.last().headers.contains_key("x-api-key"));
+}
