@@ -105,14 +105,18 @@ struct Run {
     p99_ms: f64,
 }
 
-fn wrk(url: &str, connections: u32) -> Run {
-    let pinned = std::path::Path::new("/usr/bin/taskset").exists();
-    let mut command = if pinned {
-        let mut c = Command::new("taskset");
-        c.args(["-c", "1", "wrk"]);
-        c
-    } else {
-        Command::new("wrk")
+fn taskset() -> bool {
+    std::path::Path::new("/usr/bin/taskset").exists()
+}
+
+fn wrk(url: &str, connections: u32, core: Option<&str>) -> Run {
+    let mut command = match core {
+        Some(core) if taskset() => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", core, "wrk"]);
+            c
+        }
+        _ => Command::new("wrk"),
     };
     let output = command
         .args([
@@ -189,14 +193,15 @@ fn serve_role(role: &str) {
 }
 
 /// Starts this binary again in `role`, pinned to `core` when taskset exists.
-fn spawn(role: &str, core: &str, upstream: Option<SocketAddr>) -> (Child, SocketAddr) {
+fn spawn(role: &str, core: Option<&str>, upstream: Option<SocketAddr>) -> (Child, SocketAddr) {
     let me = std::env::current_exe().expect("the bench binary");
-    let mut command = if std::path::Path::new("/usr/bin/taskset").exists() {
-        let mut c = Command::new("taskset");
-        c.args(["-c", core]).arg(me);
-        c
-    } else {
-        Command::new(me)
+    let mut command = match core {
+        Some(core) if taskset() => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", core]).arg(me);
+            c
+        }
+        _ => Command::new(me),
     };
     command
         .arg("--bench")
@@ -216,6 +221,35 @@ fn spawn(role: &str, core: &str, upstream: Option<SocketAddr>) -> (Child, Socket
     (child, addr)
 }
 
+/// Which core each process runs on (`None`: wherever the scheduler puts it).
+struct Layout {
+    name: &'static str,
+    upstream: Option<&'static str>,
+    proxy: Option<&'static str>,
+    wrk: Option<&'static str>,
+}
+
+const LAYOUTS: [Layout; 3] = [
+    Layout {
+        name: "split: wrk + upstream on core 1, proxy on core 0",
+        upstream: Some("1"),
+        proxy: Some("0"),
+        wrk: Some("1"),
+    },
+    Layout {
+        name: "one core: wrk, upstream and proxy all on core 0",
+        upstream: Some("0"),
+        proxy: Some("0"),
+        wrk: Some("0"),
+    },
+    Layout {
+        name: "unpinned: the scheduler spreads all three over both cores",
+        upstream: None,
+        proxy: None,
+        wrk: None,
+    },
+];
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: do not run then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -224,51 +258,55 @@ fn main() {
     if let Ok(role) = std::env::var(ROLE) {
         return serve_role(&role);
     }
-    let (mut up_child, up) = spawn("upstream", "1", None);
-    let (mut px_child, px) = spawn("proxy", "0", Some(up));
-    let px_pid = px_child.id();
-    println!("upstream {up} (core 1), proxy {px} (core 0), wrk -t1 (core 1); {SECONDS} s per run, {ROUNDS} rounds");
-    println!("proxy resident set at rest: {:.1} MiB", rss_mib(px_pid));
-
-    for connections in [16u32, 64] {
-        for round in 1..=ROUNDS {
-            let direct = wrk(&format!("http://{up}/small"), connections);
-            let proxied = wrk(&format!("http://{px}/small"), connections);
+    println!("wrk -t1, {SECONDS} s per run, {ROUNDS} rounds, direct and proxied interleaved");
+    for (index, layout) in LAYOUTS.iter().enumerate() {
+        let (mut up_child, up) = spawn("upstream", layout.upstream, None);
+        let (mut px_child, px) = spawn("proxy", layout.proxy, Some(up));
+        let px_pid = px_child.id();
+        println!("\nlayout {}", layout.name);
+        println!("proxy resident set at rest: {:.1} MiB", rss_mib(px_pid));
+        for connections in [16u32, 64] {
+            for round in 1..=ROUNDS {
+                let direct = wrk(&format!("http://{up}/small"), connections, layout.wrk);
+                let proxied = wrk(&format!("http://{px}/small"), connections, layout.wrk);
+                println!(
+                    "small GET c={connections} round {round}: direct {:.0} req/s p99 {:.2} ms | proxy {:.0} req/s p99 {:.2} ms | throughput ratio {:.2}, p99 added {:.2} ms",
+                    direct.rps,
+                    direct.p99_ms,
+                    proxied.rps,
+                    proxied.p99_ms,
+                    proxied.rps / direct.rps,
+                    proxied.p99_ms - direct.p99_ms
+                );
+            }
+        }
+        // The memory run once, in the first layout: 256 connections streaming 1 MiB bodies.
+        if index == 0 {
+            let peak = Arc::new(AtomicU64::new(0));
+            let sampler = {
+                let peak = peak.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..(SECONDS * 20 + 20) {
+                        let rss = (rss_mib(px_pid) * 1024.0) as u64;
+                        peak.fetch_max(rss, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                })
+            };
+            let direct = wrk(&format!("http://{up}/large"), 256, layout.wrk);
+            let large = wrk(&format!("http://{px}/large"), 256, layout.wrk);
+            let _ = sampler.join();
             println!(
-                "small GET c={connections} round {round}: direct {:.0} req/s p99 {:.2} ms | proxy {:.0} req/s p99 {:.2} ms | throughput ratio {:.2}, p99 added {:.2} ms",
+                "large (1 MiB) GET c=256: direct {:.0} MiB/s | proxy {:.0} MiB/s, p99 {:.1} ms, proxy peak resident set {:.1} MiB",
                 direct.rps,
-                direct.p99_ms,
-                proxied.rps,
-                proxied.p99_ms,
-                proxied.rps / direct.rps,
-                proxied.p99_ms - direct.p99_ms
+                large.rps,
+                large.p99_ms,
+                peak.load(Ordering::Relaxed) as f64 / 1024.0
             );
         }
-    }
-
-    let peak = Arc::new(AtomicU64::new(0));
-    let sampler = {
-        let peak = peak.clone();
-        std::thread::spawn(move || {
-            for _ in 0..(SECONDS * 20 + 20) {
-                let rss = (rss_mib(px_pid) * 1024.0) as u64;
-                peak.fetch_max(rss, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
-    let direct = wrk(&format!("http://{up}/large"), 256);
-    let large = wrk(&format!("http://{px}/large"), 256);
-    let _ = sampler.join();
-    println!(
-        "large (1 MiB) GET c=256: direct {:.0} MiB/s | proxy {:.0} MiB/s, p99 {:.1} ms, proxy peak resident set {:.1} MiB",
-        direct.rps,
-        large.rps,
-        large.p99_ms,
-        peak.load(Ordering::Relaxed) as f64 / 1024.0
-    );
-    for child in [&mut up_child, &mut px_child] {
-        drop(child.stdin.take());
-        let _ = child.wait();
+        for child in [&mut up_child, &mut px_child] {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
     }
 }
