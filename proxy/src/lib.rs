@@ -14,7 +14,7 @@
 //! Bodies are streamed both ways; upstreams are HTTP/1.1 or HTTP/2 (ALPN), HTTPS through
 //! rustls with the `ring` provider and the Mozilla roots (plus `ca_file`). Proxy environment
 //! variables (`HTTP_PROXY`, `HTTPS_PROXY`) are never read: a forward proxy would bypass the
-//! address checks.
+//! address checks. Protocol upgrades (WebSocket) are not proxied.
 //!
 //! # Keys
 //!
