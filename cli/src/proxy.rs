@@ -55,8 +55,12 @@ pub fn run(args: ProxyArgs) -> ExitCode {
         Ok(proxy) => proxy,
         Err(err) => return fail(&err.to_string()),
     };
+    // Lines are never dropped (a full queue makes requests wait); the guard flushes at exit.
+    let (writer, _flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_target(false)
         .with_ansi(false)
         .try_init();

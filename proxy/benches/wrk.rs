@@ -99,6 +99,41 @@ upstream = "http://{upstream}"
     addr
 }
 
+/// The least a forwarder on the same stack can do: hyper's server, hyper-util's pooled client,
+/// the request passed on as is. The floor the proxy is compared with, in the same run.
+async fn bare(upstream: SocketAddr) -> SocketAddr {
+    use hyper_util::client::legacy::{connect::HttpConnector, Client};
+    let client: Client<HttpConnector, hyper::body::Incoming> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let client = client.clone();
+            tokio::spawn(async move {
+                let service =
+                    service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                        let client = client.clone();
+                        async move {
+                            let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+                            let uri = format!("http://{upstream}{path}").parse().expect("a URI");
+                            *request.uri_mut() = uri;
+                            request.headers_mut().remove(hyper::header::HOST);
+                            client.request(request).await
+                        }
+                    });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Run {
     rps: f64,
@@ -175,15 +210,16 @@ const UPSTREAM: &str = "TOWER_CORS_PROXY_BENCH_UPSTREAM";
 fn serve_role(role: &str) {
     let rt = runtime();
     let addr = rt.block_on(async {
+        let up = || {
+            std::env::var(UPSTREAM)
+                .ok()
+                .and_then(|a| a.parse().ok())
+                .expect("the upstream address")
+        };
         match role {
             "upstream" => upstream().await,
-            _ => {
-                let up = std::env::var(UPSTREAM)
-                    .ok()
-                    .and_then(|a| a.parse().ok())
-                    .expect("the upstream address");
-                proxy(up).await
-            }
+            "bare" => bare(up()).await,
+            _ => proxy(up()).await,
         }
     });
     println!("{addr}");
@@ -262,6 +298,7 @@ fn main() {
     for (index, layout) in LAYOUTS.iter().enumerate() {
         let (mut up_child, up) = spawn("upstream", layout.upstream, None);
         let (mut px_child, px) = spawn("proxy", layout.proxy, Some(up));
+        let (mut bare_child, bare) = spawn("bare", layout.proxy, Some(up));
         let px_pid = px_child.id();
         println!("\nlayout {}", layout.name);
         println!("proxy resident set at rest: {:.1} MiB", rss_mib(px_pid));
@@ -269,13 +306,18 @@ fn main() {
             for round in 1..=ROUNDS {
                 let direct = wrk(&format!("http://{up}/small"), connections, layout.wrk);
                 let proxied = wrk(&format!("http://{px}/small"), connections, layout.wrk);
+                let floor = wrk(&format!("http://{bare}/small"), connections, layout.wrk);
                 println!(
-                    "small GET c={connections} round {round}: direct {:.0} req/s p99 {:.2} ms | proxy {:.0} req/s p99 {:.2} ms | throughput ratio {:.2}, p99 added {:.2} ms",
+                    "small GET c={connections} round {round}: direct {:.0} req/s p99 {:.2} ms | proxy {:.0} req/s p99 {:.2} ms | bare forwarder {:.0} req/s p99 {:.2} ms | proxy/direct {:.2}, bare/direct {:.2}, proxy/bare {:.2}, p99 added {:.2} ms",
                     direct.rps,
                     direct.p99_ms,
                     proxied.rps,
                     proxied.p99_ms,
+                    floor.rps,
+                    floor.p99_ms,
                     proxied.rps / direct.rps,
+                    floor.rps / direct.rps,
+                    proxied.rps / floor.rps,
                     proxied.p99_ms - direct.p99_ms
                 );
             }
@@ -304,7 +346,7 @@ fn main() {
                 peak.load(Ordering::Relaxed) as f64 / 1024.0
             );
         }
-        for child in [&mut up_child, &mut px_child] {
+        for child in [&mut up_child, &mut px_child, &mut bare_child] {
             drop(child.stdin.take());
             let _ = child.wait();
         }

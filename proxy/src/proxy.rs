@@ -142,6 +142,10 @@ impl Proxy {
     {
         let inner = self.inner.clone();
         async move {
+            // With nobody listening for the request lines, skip what only they need.
+            if !tracing::enabled!(tracing::Level::INFO) {
+                return dispatch(&inner, request).await.1;
+            }
             let started = Instant::now();
             let method = request.method().clone();
             let path = request.uri().path().to_owned();
@@ -190,6 +194,14 @@ where
             .into_response(),
         );
     };
+    if prefix.is_empty() {
+        // The root route sees the path as it came.
+        let response = match service.clone().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        return ("/".to_owned(), response);
+    }
     let (mut parts, body) = request.into_parts();
     let rest = &parts.uri.path()[prefix.len()..];
     let rest = match parts.uri.query() {
@@ -205,11 +217,6 @@ where
             )
         }
     }
-    let name = if prefix.is_empty() {
-        "/".to_owned()
-    } else {
-        prefix.clone()
-    };
     let response = match service
         .clone()
         .oneshot(Request::from_parts(parts, body))
@@ -218,7 +225,7 @@ where
         Ok(response) => response,
         Err(never) => match never {},
     };
-    (name, response)
+    (prefix.clone(), response)
 }
 
 fn plain(status: StatusCode, body: String) -> Response<ProxyBody> {
