@@ -730,3 +730,43 @@ impl fmt::Display for ErrorChain<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_address_table() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        // (peer, X-Forwarded-For, key)
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            ("203.0.113.9", None, "203.0.113.9"),
+            // An untrusted peer's claim is ignored.
+            ("203.0.113.9", Some("198.51.100.1"), "203.0.113.9"),
+            ("10.0.0.2", Some("198.51.100.1"), "198.51.100.1"),
+            // The right-most entry that is not a trusted hop; the spoofed left part is ignored.
+            (
+                "10.0.0.2",
+                Some("6.6.6.6, 198.51.100.1, 10.0.0.3"),
+                "198.51.100.1",
+            ),
+            // Nothing but trusted hops, or an unreadable hop: the peer itself.
+            ("10.0.0.2", Some("10.0.0.3"), "10.0.0.2"),
+            ("10.0.0.2", Some("6.6.6.6, garbage"), "10.0.0.2"),
+            ("10.0.0.2", None, "10.0.0.2"),
+        ];
+        for (peer, xff, key) in cases {
+            let mut request = Request::new(());
+            let addr = SocketAddr::new(peer.parse().expect("peer"), 4000);
+            request.extensions_mut().insert(ClientAddr(addr));
+            if let Some(xff) = xff {
+                request
+                    .headers_mut()
+                    .insert("x-forwarded-for", HeaderValue::from_static(xff));
+            }
+            let got = client_ip(&request, &trusted).map(|ip| ip.to_string());
+            assert_eq!(got.as_deref(), Some(*key), "{peer} {xff:?}");
+        }
+        assert_eq!(client_ip(&Request::new(()), &trusted), None);
+    }
+}

@@ -795,3 +795,37 @@ async fn url_mode_secrets_stay_with_the_first_origin_on_followed_redirects() {
     assert_eq!(a_log.last().headers["x-api-key"], "k3y-s3cr3t");
     assert!(!b_log.last().headers.contains_key("x-api-key"));
 }
+
+#[tokio::test]
+async fn a_route_policy_replaces_the_global_one_whole() {
+    let (up, _log) = upstream().await;
+    let extra = format!(
+        "\n[[routes]]\npath = \"/own\"\nupstream = \"http://{up}\"\n[routes.cors]\n\
+         allow_origins = [\"https://other.example\"]\n"
+    );
+    let proxy = start_proxy(&base(up, &extra), &[], TableResolver::default()).await;
+    let got = get(&proxy.url("/own/echo"), &[ORIGIN]).await;
+    assert_eq!(
+        got.header("access-control-allow-origin"),
+        None,
+        "the global origin is not merged in"
+    );
+    let got = get(
+        &proxy.url("/own/echo"),
+        &[("origin", "https://other.example")],
+    )
+    .await;
+    assert_eq!(
+        got.header("access-control-allow-origin"),
+        Some("https://other.example")
+    );
+    // Nor the global expose list: x-kept is exposed on /up only.
+    let got = get(
+        &proxy.url("/own/acao"),
+        &[("origin", "https://other.example")],
+    )
+    .await;
+    assert_eq!(got.header("access-control-expose-headers"), None);
+    let got = get(&proxy.url("/up/acao"), &[ORIGIN]).await;
+    assert_eq!(got.header("access-control-expose-headers"), Some("x-kept"));
+}
