@@ -442,7 +442,7 @@ fn target_url(route: &Route, uri: &Uri) -> Result<Url, Answer> {
             if has_dot_segment(path) {
                 return Err(Answer::new(
                     StatusCode::BAD_REQUEST,
-                    "paths with . or .. segments (or encoded slashes) are refused",
+                    "paths with . or .. segments (raw or percent-encoded) are refused",
                 ));
             }
             let mut url = base.clone();

@@ -177,14 +177,20 @@ pub(crate) fn check_target(target: &Url) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// Whether a request path contains `.` or `..` segments, raw or percent-encoded: such a path
-/// could climb out of a route's upstream base path once the upstream normalises it.
+/// Whether a request path contains `.` or `..` segments, raw or percent-encoded (`%2e`), also
+/// where an upstream that decodes `%2f` or `%5c` into a separator would see one: such a path
+/// could climb out of a route's upstream base path once the upstream normalises it. Encoded
+/// slashes inside a segment (`group%2Fproject`) are left alone.
 pub(crate) fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|segment| {
-        let lower = segment.to_ascii_lowercase();
-        let decoded = lower.replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    }) || path.to_ascii_lowercase().contains("%2f")
+    let decoded = path
+        .to_ascii_lowercase()
+        .replace("%2e", ".")
+        .replace("%2f", "/")
+        .replace("%5c", "/")
+        .replace('\\', "/");
+    decoded
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
 }
 
 #[cfg(test)]
@@ -255,7 +261,10 @@ mod tests {
             ("/a/.%2e", true),
             ("/./a", true),
             ("/a..b/c", false),
-            ("/a%2fb", true),
+            ("/projects/group%2Fproject/issues", false),
+            ("/a/..%2fb", true),
+            ("/a/%2e%2e%5cb", true),
+            ("/a/..\\b", true),
         ] {
             assert_eq!(has_dot_segment(path), dotted, "{path}");
         }
