@@ -14,6 +14,7 @@ pub mod audit;
 pub mod check;
 pub mod diagnose;
 pub mod net;
+pub mod proxy;
 pub mod validate;
 
 /// `cors`: CORS as the browser sees it.
@@ -36,6 +37,8 @@ pub enum Command {
     /// Load a policy file (TOML or JSON) and print every problem, or the policy as the layer
     /// will apply it.
     Validate(validate::ValidateArgs),
+    /// Run a CORS proxy in front of APIs that send no CORS headers (never an open proxy).
+    Proxy(proxy::ProxyArgs),
 }
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Proxy(args) => proxy::run(args),
     }
 }
 

@@ -1,0 +1,141 @@
+//! `cors proxy`: the self-hosted CORS proxy of [`tower_cors_proxy`], from a TOML file or from
+//! one command line.
+//!
+//! - `cors proxy --config proxy.toml [--listen ADDR]`
+//! - `cors proxy --to URL --allow-origin ORIGIN [--allow-origin ORIGIN]... [--allow-method M]...
+//!   [--allow-header H]... [--listen ADDR]`: one route `/` to that upstream, the policy
+//!   allowing those origins, methods and headers.
+//!
+//! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. One log line per
+//! request goes to stderr; SIGTERM or Ctrl-C stops accepting, lets in-flight requests finish
+//! and exits 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use tower_cors_proxy::{cors_config, Proxy, ProxyConfig, RouteConfig};
+
+/// Arguments of `cors proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// The proxy's configuration file (TOML).
+    #[arg(long, value_name = "FILE", conflicts_with = "to")]
+    pub config: Option<PathBuf>,
+    /// One-line mode: forward every path to this upstream base URL.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// One-line mode: an origin the CORS policy allows (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// One-line mode: a method the CORS policy allows (repeatable; default GET, HEAD, POST).
+    #[arg(long = "allow-method", value_name = "METHOD")]
+    pub allow_method: Vec<String>,
+    /// One-line mode: a request header the CORS policy allows (repeatable).
+    #[arg(long = "allow-header", value_name = "HEADER")]
+    pub allow_header: Vec<String>,
+    /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// Runs the proxy until SIGTERM or Ctrl-C.
+pub fn run(args: ProxyArgs) -> ExitCode {
+    // Checked here rather than by clap, so the message names the missing option on one line.
+    if let Some(message) = usage(&args) {
+        eprintln!("cors proxy: {message}");
+        return ExitCode::from(2);
+    }
+    let config = match load(&args) {
+        Ok(config) => config,
+        Err(message) => return fail(&message),
+    };
+    let proxy = match Proxy::new(config) {
+        Ok(proxy) => proxy,
+        Err(err) => return fail(&err.to_string()),
+    };
+    // Lines are never dropped (a full queue makes requests wait); the guard flushes at exit.
+    let (writer, _flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    let _ = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_target(false)
+        .with_ansi(false)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("cannot start the runtime: {err}")),
+    };
+    runtime.block_on(async move {
+        let addr = proxy.listen();
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(err) => return fail(&format!("cannot listen on {addr}: {err}")),
+        };
+        let local = listener.local_addr().unwrap_or(addr);
+        eprintln!("cors proxy: listening on http://{local} (help at http://{local}/_cors/)");
+        match tower_cors_proxy::serve(proxy, listener, tower_cors_proxy::shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => fail(&format!("server error: {err}")),
+        }
+    })
+}
+
+fn usage(args: &ProxyArgs) -> Option<&'static str> {
+    let one_line = !(args.allow_origin.is_empty()
+        && args.allow_method.is_empty()
+        && args.allow_header.is_empty());
+    match (&args.config, &args.to) {
+        (None, None) => Some("give --config FILE, or --to URL with --allow-origin ORIGIN"),
+        (None, Some(_)) if args.allow_origin.is_empty() => {
+            Some("--to needs at least one --allow-origin ORIGIN")
+        }
+        (Some(_), _) if one_line => Some(
+            "--allow-origin, --allow-method and --allow-header go with --to; with --config, \
+             write them in the file's [cors] table",
+        ),
+        _ => None,
+    }
+}
+
+fn load(args: &ProxyArgs) -> Result<ProxyConfig, String> {
+    let mut config = match (&args.config, &args.to) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read {}: {err}", path.display()))?;
+            ProxyConfig::from_toml(&text).map_err(|err| format!("{}: {err}", path.display()))?
+        }
+        (None, Some(to)) => {
+            let mut config = ProxyConfig::default();
+            let methods = if args.allow_method.is_empty() {
+                ["GET", "HEAD", "POST"].map(String::from).to_vec()
+            } else {
+                args.allow_method.clone()
+            };
+            config.cors = Some(cors_config(
+                &args.allow_origin,
+                &methods,
+                &args.allow_header,
+            ));
+            let mut route = RouteConfig::new("/");
+            route.upstream = Some(to.clone());
+            config.routes.push(route);
+            config
+        }
+        (None, None) => return Err("give --config FILE or --to URL".to_owned()),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = Some(listen);
+    }
+    Ok(config)
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("cors proxy: {message}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,306 @@
+//! `cors proxy` as a process: the one-line mode, a configuration file with a secret, the
+//! errors, and graceful shutdown on SIGTERM sent with `kill` while a request is in flight.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+const APP: &str = "http://localhost:5173";
+
+/// An upstream without CORS headers: `/x` echoes the authorization it got, `/slow` takes 1.5 s.
+async fn upstream(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
+    let app = Router::new()
+        .route(
+            "/x",
+            get(move |headers: HeaderMap| {
+                let seen = seen.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_owned();
+                    if let Ok(mut seen) = seen.lock() {
+                        seen.push(auth);
+                    }
+                    "upstream says hi"
+                }
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "finished"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// A listener that only counts connections: set as HTTP(S)_PROXY, it must never be used.
+async fn decoy() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    tokio::spawn(async move {
+        while listener.accept().await.is_ok() {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (addr, count)
+}
+
+struct Proxy {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    fn start(args: &[&str], env: &[(&str, String)]) -> Proxy {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
+        command
+            .arg("proxy")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the cors binary starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line
+                    .strip_prefix("cors proxy: listening on http://")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|a| a.parse::<SocketAddr>().ok())
+                {
+                    let _ = tx.send(addr);
+                }
+                if let Ok(mut sink) = sink.lock() {
+                    sink.push(line);
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "no listening line; stderr: {:?}",
+                    lines.lock().map(|l| l.clone())
+                )
+            });
+        Proxy {
+            child,
+            addr,
+            stderr: lines,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit by itself (a safety cap, not a timing assertion).
+    fn wait(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the proxy did not exit; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+async fn fetch(url: String) -> (u16, HeaderMap, String) {
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let request = http::Request::get(url)
+        .header("origin", APP)
+        .header("authorization", "Bearer from-the-browser")
+        .body(Empty::new())
+        .expect("request");
+    let response = client.request(request).await.expect("an answer");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_liner_forwards_ignores_proxy_env_and_drains_on_sigterm() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone()).await;
+    let (decoy, decoy_hits) = decoy().await;
+    let decoy_url = format!("http://{decoy}");
+    let mut proxy = Proxy::start(
+        &["--to", &format!("http://{up}"), "--allow-origin", APP],
+        &[
+            ("HTTP_PROXY", decoy_url.clone()),
+            ("HTTPS_PROXY", decoy_url.clone()),
+            ("ALL_PROXY", decoy_url.clone()),
+            ("http_proxy", decoy_url),
+        ],
+    );
+    let (status, headers, body) = fetch(format!("http://{}/x", proxy.addr)).await;
+    assert_eq!((status, body.as_str()), (200, "upstream says hi"));
+    assert_eq!(headers["access-control-allow-origin"], APP);
+    assert_eq!(
+        seen.lock().expect("seen").as_slice(),
+        ["-"],
+        "browser Authorization not forwarded"
+    );
+    assert_eq!(
+        decoy_hits.load(Ordering::SeqCst),
+        0,
+        "HTTP(S)_PROXY is never used"
+    );
+
+    let slow = tokio::spawn(fetch(format!("http://{}/slow", proxy.addr)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.signal("TERM");
+    let (status, _, body) = slow.await.expect("the in-flight request");
+    assert_eq!((status, body.as_str()), (200, "finished"));
+    let exit = proxy.wait();
+    assert!(exit.success(), "{exit:?}\n{}", proxy.stderr());
+    let log = proxy.stderr();
+    assert!(
+        log.contains("route=/") && log.contains("upstream_status=200"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_secrets_are_sent_and_never_logged() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let up = upstream(seen.clone()).await;
+    let dir = std::env::temp_dir().join(format!("cors-proxy-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("proxy.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[cors]\nallow_origins = [\"{APP}\"]\n\n[[routes]]\npath = \"/api\"\n\
+             upstream = \"http://{up}\"\nset_headers = {{ authorization = \"Bearer ${{CLI_TEST_TOKEN}}\" }}\n"
+        ),
+    )
+    .expect("write config");
+    let mut proxy = Proxy::start(
+        &["--config", file.to_str().expect("utf-8 path")],
+        &[("CLI_TEST_TOKEN", "cli-s3cr3t-value".to_owned())],
+    );
+    let (status, headers, _) = fetch(format!("http://{}/api/x", proxy.addr)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["access-control-allow-origin"], APP);
+    assert_eq!(
+        seen.lock().expect("seen").as_slice(),
+        ["Bearer cli-s3cr3t-value"]
+    );
+    let (_, _, help) = fetch(format!("http://{}/_cors/", proxy.addr)).await;
+    assert!(help.contains("/api") && !help.contains("s3cr3t"), "{help}");
+    proxy.signal("INT");
+    assert!(proxy.wait().success());
+    assert!(!proxy.stderr().contains("s3cr3t"), "{}", proxy.stderr());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn errors_are_one_clear_message_and_a_failure_status() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
+        command.arg("proxy").args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.output().expect("the cors binary runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&[], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, err) = run(&["--to", "http://127.0.0.1:1"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--allow-origin"), "{err}");
+    let (code, err) = run(&["--to", "not a url", "--allow-origin", "nope"], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("\"not a url\"") && err.contains("nope"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("cors-proxy-cli-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("proxy.toml");
+    std::fs::write(
+        &file,
+        "[cors]\nallow_origins = [\"http://localhost:5173\"]\n[[routes]]\npath = \"/a\"\n\
+         upstream = \"https://api.example.com\"\nset_query = { key = \"${CLI_UNSET_VARIABLE_X}\" }\n",
+    )
+    .expect("write config");
+    let (code, err) = run(&["--config", file.to_str().expect("utf-8")], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("CLI_UNSET_VARIABLE_X"), "{err}");
+    let (code, err) = run(&["--config", "/nonexistent/proxy.toml"], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("cors proxy: cannot read /nonexistent/proxy.toml"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,93 @@
+//! A self-hosted CORS proxy for APIs you do not control — never an open proxy.
+//!
+//! The browser talks to the proxy under a real CORS policy (tower-cors' [`CorsLayer`], built
+//! from the same [`CorsConfig`] schema and validation); the proxy talks server-to-server to a
+//! fixed set of upstreams, and API keys stay on the server.
+//!
+//! - **Route mode**: a path prefix forwards to one `upstream` base URL
+//!   (`/github/repos/x` → `https://api.github.com/repos/x`). The operator's upstream is trusted
+//!   as written (loopback included).
+//! - **URL mode**: `/{prefix}/https://host/path?query` reaches only hosts on the route's
+//!   `allow_upstreams` list, parsed with the WHATWG URL rules, and only public addresses unless
+//!   the route says `allow_private_networks = true` (see [`guard`]).
+//!
+//! Bodies are streamed both ways; upstreams are HTTP/1.1 or HTTP/2 (ALPN), HTTPS through
+//! rustls with the `ring` provider and the Mozilla roots (plus `ca_file`). Proxy environment
+//! variables (`HTTP_PROXY`, `HTTPS_PROXY`) are never read: a forward proxy would bypass the
+//! address checks. Protocol upgrades (WebSocket) are not proxied.
+//!
+//! # Keys
+//!
+//! Top level: `listen` (default `127.0.0.1:8787`), `base_path`, `ca_file`, `trusted_proxies`,
+//! `[cors]`, `[limits]`, `[[routes]]`.
+//!
+//! Routes (see [`RouteConfig`]): `path`, `upstream` or `allow_upstreams`, `[routes.cors]`
+//! (replaces `[cors]` whole), `set_headers` and `set_query` (`${VAR}` from the environment at
+//! start; a missing variable is a start-up error naming it; values are never logged, never
+//! shown on the help page, and a response header that contains one is removed),
+//! `forward_cookies`, `forward_authorization`, `return_set_cookie` (all `false`),
+//! `forwarded_headers` (`false`), `allow_request_headers`, `deny_request_headers`,
+//! `deny_response_headers`, `follow_redirects` (`false`: redirects go to the browser, with
+//! `Location` rewritten through the proxy when it points at an upstream the route may reach),
+//! `allow_private_networks` (`false`), `deny_networks`, `content_security_policy`
+//! (`"sandbox"`), `allow_navigation` (`false`).
+//!
+//! # Limits and their answers
+//!
+//! | limit (`[limits]`) | default | answer |
+//! | --- | --- | --- |
+//! | `max_request_body` | 10 MiB | 413 (declared length up front; chunked bodies when they cross it) |
+//! | `max_request_headers` | 32 KiB | 431 |
+//! | `connect_timeout` | 10 s | 504 |
+//! | `response_timeout` (to the response head) | 30 s | 504 |
+//! | `max_concurrent_requests` (bodies included) | 512 | 503, refused rather than queued |
+//! | `rate_limit_per_minute` / `rate_limit_burst` per client address | 600 / 60 | 429 + `Retry-After` |
+//! | `max_redirects` (followed on the server) | 5 | 502 |
+//!
+//! There is no response size cap, and once a response body streams no timeout applies: a
+//! timeout could only cut the body short. The rate limit is keyed on the connection's peer
+//! address ([`ClientAddr`]), or on `X-Forwarded-For` only when the peer is in
+//! `trusted_proxies`; a mounted proxy that is given no peer address puts every client in one
+//! bucket. Limits are per process: instances behind a load balancer each count their own.
+//!
+//! Upstream failures are 502 (unreachable, broken answer) and 504 (timeouts); refusals by the
+//! SSRF guard are 403 naming the rule. All of these come from inside the route's CORS layer,
+//! so the page can read them.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_cors_proxy::{Proxy, ProxyConfig};
+//!
+//! let config = ProxyConfig::from_toml(r#"
+//!     [cors]
+//!     allow_origins = ["http://localhost:5173"]
+//!
+//!     [[routes]]
+//!     path = "/github"
+//!     upstream = "https://api.github.com"
+//!     set_headers = { authorization = "Bearer ${GITHUB_TOKEN}", user-agent = "my-app" }
+//! "#)?;
+//! let proxy = Proxy::new(config)?;
+//! let listener = tokio::net::TcpListener::bind(proxy.listen()).await?;
+//! tower_cors_proxy::serve(proxy, listener, tower_cors_proxy::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`CorsLayer`]: tower_cors::CorsLayer
+//! [`CorsConfig`]: tower_cors::CorsConfig
+#![forbid(unsafe_code)]
+
+mod body;
+pub mod config;
+pub mod guard;
+mod headers;
+mod proxy;
+mod route;
+mod server;
+pub mod target;
+
+pub use body::{BoxError, ProxyBody};
+pub use config::{Limits, ProxyConfig, ProxyConfigError, RouteConfig, DEFAULT_LISTEN};
+pub use proxy::{cors_config, Proxy, ProxyBuilder};
+pub use route::{ClientAddr, RouteService};
+pub use server::{serve, shutdown_signal, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
