@@ -13,7 +13,9 @@ use tower_service::Service;
 
 use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::policy::{OriginFuture, Policy};
-use crate::service::{plan, Plan};
+use crate::service::{decide, Plan};
+use crate::set::Engine;
+use crate::summary::DecisionSummary;
 
 pin_project! {
     /// The response future of [`Cors`](crate::Cors).
@@ -67,12 +69,22 @@ pin_project! {
             #[pin]
             future: S::Future,
             finish: OwnedCorsHeaders,
+            summary: Option<DecisionSummary>,
+        },
+        // An actual request whose decision goes into the response's extensions: no larger
+        // than `PassThrough`, so the future is no larger for it.
+        Recorded {
+            #[pin]
+            future: S::Future,
+            finish: ActualHeaders,
+            summary: Option<DecisionSummary>,
         },
         Origin {
             check: OriginFuture,
             request: Option<(Parts, B)>,
             inner: Option<S>,
-            policy: Arc<Policy>,
+            engine: Arc<Engine>,
+            index: usize,
         },
     }
 }
@@ -105,6 +117,7 @@ where
             Plan::PassThrough(finish) => State::PassThrough {
                 future: inner.call(request),
                 finish,
+                summary: None,
             },
             // Unreachable: the caller starts the asynchronous check instead. Fail closed.
             Plan::Pending => State::Inner {
@@ -115,19 +128,60 @@ where
         ResponseFuture { state }
     }
 
+    /// [`start`](Self::start), putting `summary` (when there is one) into the response's
+    /// extensions.
+    pub(crate) fn start_recorded<R>(
+        plan: Plan<R>,
+        summary: Option<DecisionSummary>,
+        policy: &Policy,
+        inner: &mut S,
+        request: Request<B>,
+    ) -> Self
+    where
+        S: Service<Request<B>, Response = Response<R>>,
+    {
+        if summary.is_none() {
+            return Self::start(plan, policy, inner, request);
+        }
+        let state = match plan {
+            Plan::Respond(mut response) => {
+                if let Some(summary) = summary {
+                    response.extensions_mut().insert(summary);
+                }
+                State::Ready {
+                    response: Some(response),
+                }
+            }
+            Plan::Call(finish) => State::Recorded {
+                future: inner.call(request),
+                finish,
+                summary,
+            },
+            Plan::PassThrough(finish) => State::PassThrough {
+                future: inner.call(request),
+                finish,
+                summary,
+            },
+            Plan::Pending => return Self::start(plan, policy, inner, request),
+        };
+        ResponseFuture { state }
+    }
+
     pub(crate) fn origin(
         check: OriginFuture,
         parts: Parts,
         body: B,
         inner: S,
-        policy: Arc<Policy>,
+        engine: Arc<Engine>,
+        index: usize,
     ) -> Self {
         ResponseFuture {
             state: State::Origin {
                 check,
                 request: Some((parts, body)),
                 inner: Some(inner),
-                policy,
+                engine,
+                index,
             },
         }
     }
@@ -164,16 +218,36 @@ where
                     finish.apply_to(response.headers_mut());
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::PassThrough { future, finish } => {
+                StateProj::PassThrough {
+                    future,
+                    finish,
+                    summary,
+                } => {
                     let mut response = ready!(future.poll(cx))?;
                     finish.apply_to(response.headers_mut());
+                    if let Some(summary) = summary.take() {
+                        response.extensions_mut().insert(summary);
+                    }
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Recorded {
+                    future,
+                    finish,
+                    summary,
+                } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    finish.apply_to(response.headers_mut());
+                    if let Some(summary) = summary.take() {
+                        response.extensions_mut().insert(summary);
+                    }
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Origin {
                     check,
                     request,
                     inner,
-                    policy,
+                    engine,
+                    index,
                 } => {
                     let allowed = ready!(Pin::new(check).poll(cx));
                     let (parts, body) = request
@@ -182,11 +256,13 @@ where
                     let mut inner = inner
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let policy: &Policy = policy;
+                    let engine: &Engine = engine;
+                    let policy = &engine.policies[*index];
                     // With an answer, the policy always decides.
-                    let plan = plan(policy.evaluate(&parts, Some(allowed)));
+                    let (plan, summary) = decide(engine, *index, &parts, Some(allowed));
                     let request = Request::from_parts(parts, body);
-                    let next = ResponseFuture::start(plan, policy, &mut inner, request);
+                    let next =
+                        ResponseFuture::start_recorded(plan, summary, policy, &mut inner, request);
                     state.set(next.state);
                 }
             }

@@ -293,10 +293,16 @@ mod error;
 mod future;
 mod header_list;
 mod layer;
+mod lint;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod origin;
 mod policy;
 mod reload;
 mod service;
+mod set;
+mod shadow;
+mod summary;
 pub mod testing;
 
 /// Crate-private parsers exposed for the fuzz targets in `fuzz/`; enabled by the non-default
@@ -312,9 +318,12 @@ pub use error::{ConfigError, ListKind, Problem};
 pub use future::ResponseFuture;
 pub use header_list::{MAX_REQUEST_HEADERS_BYTES, MAX_REQUEST_HEADER_NAMES};
 pub use layer::CorsLayer;
+pub use lint::{Lint, Warning};
 pub use policy::OriginFuture;
 pub use reload::{ReloadHandle, ReloadableCorsLayer};
 pub use service::Cors;
+pub use set::{CorsSetBuilder, SelectRequest, UNMATCHED_POLICY};
+pub use summary::{DecisionSummary, ReasonKind, RequestKind};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

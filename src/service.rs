@@ -12,7 +12,9 @@ use tower_service::Service;
 use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::decision::{CorsHeaders, Decision, Rejection};
 use crate::future::ResponseFuture;
-use crate::policy::Policy;
+use crate::policy::{Policy, RequestHead};
+use crate::set::Engine;
+use crate::summary::DecisionSummary;
 
 /// A service wrapped by a [`CorsLayer`](crate::CorsLayer).
 ///
@@ -50,8 +52,8 @@ pub struct Cors<S> {
 /// Where a service finds its policy.
 #[derive(Debug, Clone)]
 pub(crate) enum PolicySource {
-    Fixed(Arc<Policy>),
-    Reloadable(Arc<arc_swap::ArcSwap<Policy>>),
+    Fixed(Arc<Engine>),
+    Reloadable(Arc<arc_swap::ArcSwap<Engine>>),
 }
 
 impl PolicySource {
@@ -67,14 +69,14 @@ impl PolicySource {
 
 /// A policy borrowed for one request.
 enum LoadedPolicy<'a> {
-    Fixed(&'a Arc<Policy>),
-    Current(arc_swap::Guard<Arc<Policy>>),
+    Fixed(&'a Arc<Engine>),
+    Current(arc_swap::Guard<Arc<Engine>>),
 }
 
 impl std::ops::Deref for LoadedPolicy<'_> {
-    type Target = Arc<Policy>;
+    type Target = Arc<Engine>;
 
-    fn deref(&self) -> &Arc<Policy> {
+    fn deref(&self) -> &Arc<Engine> {
         match self {
             LoadedPolicy::Fixed(policy) => policy,
             LoadedPolicy::Current(guard) => guard,
@@ -83,8 +85,8 @@ impl std::ops::Deref for LoadedPolicy<'_> {
 }
 
 impl<S> Cors<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
-        Cors::with_source(inner, PolicySource::Fixed(policy))
+    pub(crate) fn new(inner: S, engine: Arc<Engine>) -> Self {
+        Cors::with_source(inner, PolicySource::Fixed(engine))
     }
 
     pub(crate) fn with_source(inner: S, source: PolicySource) -> Self {
@@ -184,10 +186,11 @@ fn log_rejection(rejection: &Rejection<'_>, preflight: bool) {
     }
     let origin = String::from_utf8_lossy(rejection.origin().as_bytes());
     let reason = rejection.reason();
+    let policy = rejection.policy();
     if preflight {
-        tracing::debug!(%origin, %reason, "CORS preflight refused");
+        tracing::debug!(%origin, %reason, policy, "CORS preflight refused");
     } else {
-        tracing::debug!(%origin, %reason, "CORS request refused: response sent without CORS headers");
+        tracing::debug!(%origin, %reason, policy, "CORS request refused: response sent without CORS headers");
     }
 }
 
@@ -208,31 +211,38 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // One load per request: the whole exchange follows this policy even if it is reloaded
-        // meanwhile. The decision is carried out with owned headers, so the policy is only
-        // borrowed (a reference count is taken only to await an asynchronous origin check).
-        let policy = self.source.load();
+        // One load per request: the whole exchange follows this policy (or set) even if it is
+        // reloaded meanwhile. The decision is carried out with owned headers, so the policy is
+        // only borrowed (a reference count is taken only to await an asynchronous origin check).
+        let engine = self.source.load();
+        let Some(policy) = engine.plain() else {
+            return call_engine(&mut self.inner, &engine, request);
+        };
         if policy.needs_parts() {
-            return call_with_parts(&mut self.inner, &policy, request);
+            return call_with_parts(&mut self.inner, &engine, request);
         }
         // Decided on the request where it stands: taking its head apart and putting it back
         // would cost more than the decision.
-        match plan(policy.evaluate(&request, None)) {
+        let decision = policy.evaluate(&request, None);
+        #[cfg(feature = "metrics")]
+        crate::metrics::request(&decision, &policy.name);
+        match plan(decision) {
             Plan::Pending => {
                 let (parts, body) = request.into_parts();
-                await_origin(&mut self.inner, &policy, parts, body)
+                await_origin(&mut self.inner, &engine, 0, parts, body)
             }
-            plan => ResponseFuture::start(plan, &policy, &mut self.inner, request),
+            plan => ResponseFuture::start(plan, policy, &mut self.inner, request),
         }
     }
 }
 
-/// [`Cors::call`] for a policy with synchronous origin predicates, which take the request's
-/// `Parts`. Out of line, so that the other policies' requests do not pay for its stack.
+/// [`Cors::call`] for a single policy with synchronous origin predicates, which take the
+/// request's `Parts`. Out of line, so that the other policies' requests do not pay for its
+/// stack.
 #[inline(never)]
 fn call_with_parts<S, B, R>(
     inner: &mut S,
-    policy: &Arc<Policy>,
+    engine: &Arc<Engine>,
     request: Request<B>,
 ) -> ResponseFuture<S, B>
 where
@@ -240,8 +250,12 @@ where
     R: Default,
 {
     let (parts, body) = request.into_parts();
-    match plan(policy.evaluate(&parts, None)) {
-        Plan::Pending => await_origin(inner, policy, parts, body),
+    let policy = &engine.policies[0];
+    let decision = policy.evaluate(&parts, None);
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    match plan(decision) {
+        Plan::Pending => await_origin(inner, engine, 0, parts, body),
         plan => {
             let request = Request::from_parts(parts, body);
             ResponseFuture::start(plan, policy, inner, request)
@@ -249,13 +263,85 @@ where
     }
 }
 
-/// Starts the asynchronous origin check. The service that was polled ready goes into the
-/// future, to be called once the answer is in, and a clone takes its place.
+/// [`Cors::call`] for a policy set, a shadow candidate or recorded decisions: select the
+/// policy, decide, compare with the candidate, record. Out of line, like
+/// [`call_with_parts`].
+#[inline(never)]
+fn call_engine<S, B, R>(
+    inner: &mut S,
+    engine: &Arc<Engine>,
+    request: Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    if engine.needs_parts() {
+        let (parts, body) = request.into_parts();
+        let index = engine.select(&parts);
+        match decide(engine, index, &parts, None) {
+            (Plan::Pending, _) => await_origin(inner, engine, index, parts, body),
+            (plan, summary) => {
+                let request = Request::from_parts(parts, body);
+                ResponseFuture::start_recorded(
+                    plan,
+                    summary,
+                    &engine.policies[index],
+                    inner,
+                    request,
+                )
+            }
+        }
+    } else {
+        let index = engine.select(&request);
+        match decide(engine, index, &request, None) {
+            (Plan::Pending, _) => {
+                let (parts, body) = request.into_parts();
+                await_origin(inner, engine, index, parts, body)
+            }
+            (plan, summary) => ResponseFuture::start_recorded(
+                plan,
+                summary,
+                &engine.policies[index],
+                inner,
+                request,
+            ),
+        }
+    }
+}
+
+/// Decides with policy `index` of `engine` (with the asynchronous predicate's `answer`, once
+/// known), shows the decision to the shadow candidate and the metrics, and plans. The summary
+/// is there when the engine records decisions.
+pub(crate) fn decide<H: RequestHead, R: Default>(
+    engine: &Engine,
+    index: usize,
+    head: &H,
+    answer: Option<bool>,
+) -> (Plan<R>, Option<DecisionSummary>) {
+    let policy = &engine.policies[index];
+    let decision = policy.evaluate(head, answer);
+    if let Some(shadow) = &engine.shadow {
+        shadow.observe(&decision, head);
+    }
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    let summary = if engine.record {
+        DecisionSummary::of(&decision, index, &policy.name)
+    } else {
+        None
+    };
+    (plan(decision), summary)
+}
+
+/// Starts the asynchronous origin check of policy `index`. The service that was polled ready
+/// goes into the future, to be called once the answer is in, and a clone takes its place.
 #[cold]
 #[inline(never)]
 fn await_origin<S, B, R>(
     inner: &mut S,
-    policy: &Arc<Policy>,
+    engine: &Arc<Engine>,
+    index: usize,
     parts: Parts,
     body: B,
 ) -> ResponseFuture<S, B>
@@ -263,11 +349,12 @@ where
     S: Service<Request<B>, Response = Response<R>> + Clone,
     R: Default,
 {
+    let policy: &Policy = &engine.policies[index];
     match policy.check_origin_async(&parts) {
         Some(check) => {
             let clone = inner.clone();
             let ready = mem::replace(inner, clone);
-            ResponseFuture::origin(check, parts, body, ready, Arc::clone(policy))
+            ResponseFuture::origin(check, parts, body, ready, Arc::clone(engine), index)
         }
         // Unreachable: the policy only asks for a check it can start. Fail closed.
         None => {
