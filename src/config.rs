@@ -23,6 +23,19 @@ pub(crate) const ENV_SETTINGS: [&str; 8] = [
     "PREFLIGHT_STATUS",
 ];
 
+/// The keys of a policy in a file (each also accepted in kebab-case).
+#[cfg(feature = "serde")]
+pub(crate) const FILE_KEYS: [&str; 8] = [
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "preflight_status",
+];
+
 const EXPECTED_MAX_AGE: &str =
     "a number of seconds or a duration such as \"90s\", \"10m\", \"1h\" or \"1h30m\"";
 const EXPECTED_BOOL: &str = "true or false (also 1/0, yes/no, on/off)";

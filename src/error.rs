@@ -197,6 +197,16 @@ pub enum Problem {
         /// The policy's name.
         policy: String,
     },
+    /// A policy of a [`CorsSetConfig`](crate::CorsSetConfig) lists `hosts` or `paths` that
+    /// its `select.by` does not use.
+    MisplacedRoutes {
+        /// The policy's name.
+        policy: String,
+        /// `hosts` or `paths`.
+        key: &'static str,
+        /// The `select.by` value.
+        by: String,
+    },
     /// A configuration file's value that cannot be used (a `select.by` that is not `origin`,
     /// `host` or `path`, ...).
     InvalidSetting {
@@ -294,6 +304,10 @@ impl fmt::Display for Problem {
             Problem::AsyncPredicateInOriginSet { policy } => write!(
                 f,
                 "policy {policy:?} has an asynchronous origin predicate, which selection by origin cannot await (use allow_origin_fn, or select by host, path or function)"
+            ),
+            Problem::MisplacedRoutes { policy, key, by } => write!(
+                f,
+                "policy {policy:?} lists {key}, which select.by = {by:?} does not use: they would be ignored"
             ),
             Problem::InvalidSetting { key, value, expected } => {
                 write!(f, "{key} = {value:?} is invalid: expected {expected}")

@@ -301,6 +301,7 @@ mod policy;
 mod reload;
 mod service;
 mod set;
+mod set_config;
 mod shadow;
 mod summary;
 pub mod testing;
@@ -323,6 +324,7 @@ pub use policy::OriginFuture;
 pub use reload::{ReloadHandle, ReloadableCorsLayer};
 pub use service::Cors;
 pub use set::{CorsSetBuilder, SelectRequest, UNMATCHED_POLICY};
+pub use set_config::{CorsSetConfig, NamedPolicyConfig, SelectConfig};
 pub use summary::{DecisionSummary, ReasonKind, RequestKind};
 
 /// The README's examples, compiled and run as doc tests.
