@@ -178,7 +178,7 @@ fn report(direction: Direction, rejection: &Rejection<'_>, current: &str, candid
         );
     }
     #[cfg(not(any(feature = "tracing", feature = "metrics")))]
-    let _ = (direction, reason, current, candidate);
+    let _ = (direction.as_str(), reason, current, candidate);
 }
 
 #[cfg(test)]
