@@ -474,10 +474,23 @@ impl<'a> CorsHeaders<'a> {
             allow_origin: self.allow_origin.cloned(),
             expose_headers: self.expose_headers.cloned(),
             credentials: self.allow_credentials.is_some(),
-            vary: self.vary.cloned(),
-            vary_flags: self.vary_flags,
+            // A set's selector headers travel apart (see `extra_vary`), so that the common
+            // case stays a flag.
+            vary_origin: self.vary.is_some() && self.vary_flags.0 & VaryFlags::EXTRA == 0,
             strip: self.owns_cors_headers,
         }
+    }
+
+    /// The `Vary` of an actual request's response when it names a policy set's selector
+    /// headers, which [`to_actual`](Self::to_actual) leaves out: the joined value and its flags.
+    pub(crate) fn extra_vary(&self) -> Option<ExtraVary> {
+        if self.vary_flags.0 & VaryFlags::EXTRA == 0 || self.allow_methods.is_some() {
+            return None;
+        }
+        Some(ExtraVary {
+            value: self.vary?.clone(),
+            flags: self.vary_flags,
+        })
     }
 
     /// An owned copy, for applying after the request has been handed to the inner service.
@@ -547,9 +560,8 @@ pub(crate) struct ActualHeaders {
     expose_headers: Option<HeaderValue>,
     /// `Access-Control-Allow-Credentials: true`.
     credentials: bool,
-    /// `Vary`: `Origin` (every policy but any-origin), and a set's selector headers.
-    vary: Option<HeaderValue>,
-    vary_flags: VaryFlags,
+    /// `Vary: Origin` (every policy but any-origin).
+    vary_origin: bool,
     /// Remove the inner service's `Access-Control-*` headers first (a CORS request).
     strip: bool,
 }
@@ -586,13 +598,27 @@ impl ActualHeaders {
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             self.expose_headers.take(),
         );
-        if let Some(vary) = self.vary.take() {
+        if mem::take(&mut self.vary_origin) {
+            let origin = HeaderValue::from_static("Origin");
             if has_vary {
-                merge_vary(map, self.vary_flags, vary);
+                merge_vary(map, VaryFlags(VaryFlags::ORIGIN), origin);
             } else {
-                map.insert(header::VARY, vary);
+                map.insert(header::VARY, origin);
             }
         }
+    }
+}
+
+/// A `Vary` value naming a policy set's selector headers, for an actual request's response.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraVary {
+    value: HeaderValue,
+    flags: VaryFlags,
+}
+
+impl ExtraVary {
+    pub(crate) fn apply_to(self, map: &mut HeaderMap) {
+        merge_vary(map, self.flags, self.value);
     }
 }
 

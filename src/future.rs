@@ -13,7 +13,7 @@ use tower_service::Service;
 
 use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::policy::{OriginFuture, Policy};
-use crate::service::{decide, Plan};
+use crate::service::{decide, Extras, Plan};
 use crate::set::Engine;
 use crate::summary::DecisionSummary;
 
@@ -71,13 +71,14 @@ pin_project! {
             finish: OwnedCorsHeaders,
             summary: Option<DecisionSummary>,
         },
-        // An actual request whose decision goes into the response's extensions: no larger
-        // than `PassThrough`, so the future is no larger for it.
+        // An actual request whose response gets more than the usual headers (a recorded
+        // decision, a selector's `Vary`): no larger than `PassThrough`, so the future is no
+        // larger for it.
         Recorded {
             #[pin]
             future: S::Future,
             finish: ActualHeaders,
-            summary: Option<DecisionSummary>,
+            extras: Extras,
         },
         Origin {
             check: OriginFuture,
@@ -128,11 +129,11 @@ where
         ResponseFuture { state }
     }
 
-    /// [`start`](Self::start), putting `summary` (when there is one) into the response's
-    /// extensions.
+    /// [`start`](Self::start), with what a policy set's response gets besides: the summary
+    /// in the response's extensions, a selector's `Vary`.
     pub(crate) fn start_recorded<R>(
         plan: Plan<R>,
-        summary: Option<DecisionSummary>,
+        extras: Extras,
         policy: &Policy,
         inner: &mut S,
         request: Request<B>,
@@ -140,12 +141,12 @@ where
     where
         S: Service<Request<B>, Response = Response<R>>,
     {
-        if summary.is_none() {
+        if extras.is_empty() {
             return Self::start(plan, policy, inner, request);
         }
         let state = match plan {
             Plan::Respond(mut response) => {
-                if let Some(summary) = summary {
+                if let Some(summary) = extras.summary {
                     response.extensions_mut().insert(summary);
                 }
                 State::Ready {
@@ -155,12 +156,12 @@ where
             Plan::Call(finish) => State::Recorded {
                 future: inner.call(request),
                 finish,
-                summary,
+                extras,
             },
             Plan::PassThrough(finish) => State::PassThrough {
                 future: inner.call(request),
                 finish,
-                summary,
+                summary: extras.summary,
             },
             Plan::Pending => return Self::start(plan, policy, inner, request),
         };
@@ -233,11 +234,15 @@ where
                 StateProj::Recorded {
                     future,
                     finish,
-                    summary,
+                    extras,
                 } => {
                     let mut response = ready!(future.poll(cx))?;
                     finish.apply_to(response.headers_mut());
-                    if let Some(summary) = summary.take() {
+                    let extras = std::mem::take(extras);
+                    if let Some(vary) = extras.vary {
+                        vary.apply_to(response.headers_mut());
+                    }
+                    if let Some(summary) = extras.summary {
                         response.extensions_mut().insert(summary);
                     }
                     return Poll::Ready(Ok(response));
@@ -259,10 +264,10 @@ where
                     let engine: &Engine = engine;
                     let policy = &engine.policies[*index];
                     // With an answer, the policy always decides.
-                    let (plan, summary) = decide(engine, *index, &parts, Some(allowed));
+                    let (plan, extras) = decide(engine, *index, &parts, Some(allowed));
                     let request = Request::from_parts(parts, body);
                     let next =
-                        ResponseFuture::start_recorded(plan, summary, policy, &mut inner, request);
+                        ResponseFuture::start_recorded(plan, extras, policy, &mut inner, request);
                     state.set(next.state);
                 }
             }

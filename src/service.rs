@@ -9,7 +9,7 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
-use crate::decision::{ActualHeaders, OwnedCorsHeaders};
+use crate::decision::{ActualHeaders, ExtraVary, OwnedCorsHeaders};
 use crate::decision::{CorsHeaders, Decision, Rejection};
 use crate::future::ResponseFuture;
 use crate::policy::{Policy, RequestHead};
@@ -281,11 +281,11 @@ where
         let index = engine.select(&parts);
         match decide(engine, index, &parts, None) {
             (Plan::Pending, _) => await_origin(inner, engine, index, parts, body),
-            (plan, summary) => {
+            (plan, extras) => {
                 let request = Request::from_parts(parts, body);
                 ResponseFuture::start_recorded(
                     plan,
-                    summary,
+                    extras,
                     &engine.policies[index],
                     inner,
                     request,
@@ -299,9 +299,9 @@ where
                 let (parts, body) = request.into_parts();
                 await_origin(inner, engine, index, parts, body)
             }
-            (plan, summary) => ResponseFuture::start_recorded(
+            (plan, extras) => ResponseFuture::start_recorded(
                 plan,
-                summary,
+                extras,
                 &engine.policies[index],
                 inner,
                 request,
@@ -310,15 +310,28 @@ where
     }
 }
 
+/// What a policy set's response gets besides its plan: the recorded decision, and the `Vary`
+/// naming a selector's headers (for an actual request; answers the layer writes carry it).
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) summary: Option<DecisionSummary>,
+    pub(crate) vary: Option<ExtraVary>,
+}
+
+impl Extras {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.summary.is_none() && self.vary.is_none()
+    }
+}
+
 /// Decides with policy `index` of `engine` (with the asynchronous predicate's `answer`, once
-/// known), shows the decision to the shadow candidate and the metrics, and plans. The summary
-/// is there when the engine records decisions.
+/// known), shows the decision to the shadow candidate and the metrics, and plans.
 pub(crate) fn decide<H: RequestHead, R: Default>(
     engine: &Engine,
     index: usize,
     head: &H,
     answer: Option<bool>,
-) -> (Plan<R>, Option<DecisionSummary>) {
+) -> (Plan<R>, Extras) {
     let policy = &engine.policies[index];
     let decision = policy.evaluate(head, answer);
     if let Some(shadow) = &engine.shadow {
@@ -326,12 +339,15 @@ pub(crate) fn decide<H: RequestHead, R: Default>(
     }
     #[cfg(feature = "metrics")]
     crate::metrics::request(&decision, &policy.name);
-    let summary = if engine.record {
-        DecisionSummary::of(&decision, index, &policy.name)
-    } else {
-        None
+    let extras = Extras {
+        summary: if engine.record {
+            DecisionSummary::of(&decision, index, &policy.name)
+        } else {
+            None
+        },
+        vary: decision.headers().and_then(CorsHeaders::extra_vary),
     };
-    (plan(decision), summary)
+    (plan(decision), extras)
 }
 
 /// Starts the asynchronous origin check of policy `index`. The service that was polled ready

@@ -44,6 +44,8 @@ type SelectFn = Arc<dyn for<'r> Fn(&SelectRequest<'r>) -> Option<&'r str> + Send
 
 /// What a layer runs per request: its policies, how one is picked, and what else it does.
 pub(crate) struct Engine {
+    /// A single policy, no shadow, no recording: the fast path (see [`Engine::plain`]).
+    plain: bool,
     /// The members, in the order added; a set's last one is [`UNMATCHED_POLICY`].
     pub(crate) policies: Arc<[Policy]>,
     selector: Selector,
@@ -86,6 +88,7 @@ impl Engine {
             warning.emit();
         }
         Engine {
+            plain: true,
             needs_parts: policy.needs_parts(),
             policies: Arc::new([policy]),
             selector: Selector::Single,
@@ -99,9 +102,10 @@ impl Engine {
     /// The only policy, when the layer does nothing but apply it: the fast path.
     #[inline]
     pub(crate) fn plain(&self) -> Option<&Policy> {
-        match self.selector {
-            Selector::Single if self.shadow.is_none() && !self.record => self.policies.first(),
-            _ => None,
+        if self.plain {
+            self.policies.first()
+        } else {
+            None
         }
     }
 
@@ -129,13 +133,15 @@ impl Engine {
                     .position(|p| p.origin_matches(origin, head))
                     .unwrap_or(self.unmatched)
             }
-            Selector::Host(hosts) => request_host(head)
-                .and_then(|host| {
-                    let mut buffer = [0u8; 256];
-                    let key = normalize_host(host, &mut buffer)?;
-                    hosts.get(key).copied()
-                })
-                .unwrap_or(self.unmatched),
+            Selector::Host(hosts) => {
+                let found = match request_host(head) {
+                    // Most hosts are sent as configured: looked up as they are, not copied.
+                    Some(host) if is_normal_host(host) => hosts.get(host).copied(),
+                    Some(host) => find_normalized(hosts, host),
+                    None => None,
+                };
+                found.unwrap_or(self.unmatched)
+            }
             Selector::Path(prefixes) => {
                 let path = head.uri().path();
                 prefixes
@@ -169,6 +175,7 @@ impl Engine {
     /// The same policies and selection, with another shadow and recording.
     pub(crate) fn with_extras(&self, shadow: Option<Shadow>, record: bool) -> Engine {
         Engine {
+            plain: matches!(self.selector, Selector::Single) && shadow.is_none() && !record,
             policies: self.policies.clone(),
             selector: self.selector.clone(),
             unmatched: self.unmatched,
@@ -198,6 +205,22 @@ fn request_host<H: RequestHead>(head: &H) -> Option<&[u8]> {
         return Some(authority.as_str().as_bytes());
     }
     head.headers().get(header::HOST).map(HeaderValue::as_bytes)
+}
+
+/// Whether `host` is its own key: lower case, no port, userinfo or trailing dot.
+#[inline]
+fn is_normal_host(host: &[u8]) -> bool {
+    !host.is_empty()
+        && host.last() != Some(&b'.')
+        && !host
+            .iter()
+            .any(|b| b.is_ascii_uppercase() || matches!(b, b':' | b'@'))
+}
+
+#[cold]
+fn find_normalized(hosts: &HashMap<Box<[u8]>, usize, RandomState>, host: &[u8]) -> Option<usize> {
+    let mut buffer = [0u8; 256];
+    hosts.get(normalize_host(host, &mut buffer)?).copied()
 }
 
 /// Lower-cases a `host[:port]` into `buffer`, drops a trailing dot from the host, userinfo,
@@ -644,6 +667,7 @@ impl CorsSetBuilder {
         }
         let needs_parts = policies.iter().any(Policy::needs_parts);
         Ok(CorsLayer::from_engine(Arc::new(Engine {
+            plain: false,
             policies: policies.into(),
             selector,
             unmatched,
@@ -679,6 +703,16 @@ mod tests {
             let mut buffer = [0u8; 256];
             let got = normalize_host(host.as_bytes(), &mut buffer);
             assert_eq!(got, want.map(str::as_bytes), "{host}");
+        }
+        for (host, normal) in [
+            ("api.example.com", true),
+            ("Api.example.com", false),
+            ("api.example.com.", false),
+            ("api.example.com:443", false),
+            ("u@api.example.com", false),
+            ("", false),
+        ] {
+            assert_eq!(is_normal_host(host.as_bytes()), normal, "{host}");
         }
         let long = "a".repeat(300);
         assert_eq!(normalize_host(long.as_bytes(), &mut [0u8; 256]), None);
