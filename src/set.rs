@@ -341,7 +341,7 @@ impl<'r> SelectRequest<'r> {
 ///     .body(())?
 ///     .into_parts();
 /// assert_eq!(cors.evaluate(&parts).policy(), Some("app"));
-/// # Ok::<(), tower_cors::ConfigError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "a builder does nothing until `build()` is called"]
 pub struct CorsSetBuilder {

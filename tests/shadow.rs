@@ -91,8 +91,10 @@ fn candidate() -> CorsLayer {
         .expect("valid candidate")
 }
 
-/// Status, every header, in order: what a client sees.
-fn seen<B>(response: &Response<B>) -> (u16, Vec<(String, Vec<u8>)>) {
+/// Status and every header, in order: what a client sees.
+type Seen = (u16, Vec<(String, Vec<u8>)>);
+
+fn seen<B>(response: &Response<B>) -> Seen {
     let headers = response
         .headers()
         .iter()
@@ -101,11 +103,7 @@ fn seen<B>(response: &Response<B>) -> (u16, Vec<(String, Vec<u8>)>) {
     (response.status().as_u16(), headers)
 }
 
-fn run(
-    layer: &CorsLayer,
-    requests: Vec<Request<String>>,
-    events: &Events,
-) -> Vec<(u16, Vec<(String, Vec<u8>)>)> {
+fn run(layer: &CorsLayer, requests: Vec<Request<String>>, events: &Events) -> Vec<Seen> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -249,8 +247,10 @@ mod metrics {
     use super::*;
     use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 
-    /// `(name, labels sorted, value)` of every counter.
-    fn counters(recorder: &DebuggingRecorder) -> Vec<(String, Vec<(String, String)>, u64)> {
+    /// A counter: its name, its labels sorted, its value.
+    type Counter = (String, Vec<(String, String)>, u64);
+
+    fn counters(recorder: &DebuggingRecorder) -> Vec<Counter> {
         let mut all: Vec<_> = recorder
             .snapshotter()
             .snapshot()
