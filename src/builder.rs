@@ -828,6 +828,7 @@ impl CorsBuilder {
                 Some(joined) => Some(shared_value(joined)),
             },
             vary_actual_flags,
+            vary_origin: HeaderValue::from_static("Origin"),
         };
         origins.intern_values();
         let mut policy = Policy {
@@ -846,6 +847,7 @@ impl CorsBuilder {
             values,
             prebuilt: Default::default(),
             name: ctx.name.clone(),
+            selection_vary: ctx.vary_origin || !ctx.extra_vary.is_empty(),
         };
         policy.prebuild_answers();
         Ok((policy, lints))

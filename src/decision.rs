@@ -95,7 +95,7 @@ impl<'a> Decision<'a> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn policy(&self) -> Option<&'a str> {
-        self.headers().map(|h| h.policy)
+        self.headers().map(|h| &**h.policy)
     }
 
     /// The rejection, for [`PreflightRejected`](Decision::PreflightRejected) and
@@ -350,13 +350,13 @@ pub struct CorsHeaders<'a> {
     /// `Access-Control-Allow-Origin` first), for answers the layer builds: cloning it copies
     /// the map's table where inserting would hash every name again.
     pub(crate) prebuilt: Option<&'a HeaderMap>,
-    /// The name of the policy these headers come from.
-    pub(crate) policy: &'a str,
+    /// The name of the policy these headers come from (a thin pointer: decisions stay small).
+    pub(crate) policy: &'a std::sync::Arc<str>,
 }
 
 impl<'a> CorsHeaders<'a> {
     #[inline]
-    pub(crate) fn empty() -> Self {
+    pub(crate) fn empty(policy: &'a std::sync::Arc<str>) -> Self {
         CorsHeaders {
             allow_origin: None,
             allow_credentials: None,
@@ -369,7 +369,7 @@ impl<'a> CorsHeaders<'a> {
             vary: None,
             owns_cors_headers: true,
             prebuilt: None,
-            policy: "",
+            policy,
         }
     }
 
@@ -656,11 +656,17 @@ impl OwnedCorsHeaders {
             vary: self.vary.as_ref(),
             owns_cors_headers: self.owns_cors_headers,
             prebuilt: None,
-            policy: "",
+            policy: unnamed(),
         };
         map.reserve(headers.header_count());
         headers.apply_to(map);
     }
+}
+
+/// The name of headers that no longer come from a policy (detached, then written back).
+fn unnamed() -> &'static std::sync::Arc<str> {
+    static UNNAMED: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
+    UNNAMED.get_or_init(|| std::sync::Arc::from(""))
 }
 
 /// Adds the `Vary` tokens in `flags` that `map` lacks; `joined` is all of them in one value,

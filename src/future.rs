@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::request::Parts;
@@ -13,8 +12,7 @@ use tower_service::Service;
 
 use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::policy::{OriginFuture, Policy};
-use crate::service::{decide, Extras, Plan};
-use crate::set::Engine;
+use crate::service::{Decider, Extras, Plan};
 use crate::summary::DecisionSummary;
 
 pin_project! {
@@ -69,7 +67,13 @@ pin_project! {
             #[pin]
             future: S::Future,
             finish: OwnedCorsHeaders,
-            summary: Option<DecisionSummary>,
+        },
+        // A pass-through preflight whose decision is recorded: rare, and boxed so as not to
+        // enlarge every future.
+        PassThroughRecorded {
+            #[pin]
+            future: S::Future,
+            finish: Box<(OwnedCorsHeaders, DecisionSummary)>,
         },
         // An actual request whose response gets more than the usual headers (a recorded
         // decision, a selector's `Vary`): no larger than `PassThrough`, so the future is no
@@ -84,8 +88,7 @@ pin_project! {
             check: OriginFuture,
             request: Option<(Parts, B)>,
             inner: Option<S>,
-            engine: Arc<Engine>,
-            index: usize,
+            decider: Decider,
         },
     }
 }
@@ -118,7 +121,6 @@ where
             Plan::PassThrough(finish) => State::PassThrough {
                 future: inner.call(request),
                 finish,
-                summary: None,
             },
             // Unreachable: the caller starts the asynchronous check instead. Fail closed.
             Plan::Pending => State::Inner {
@@ -158,10 +160,15 @@ where
                 finish,
                 extras,
             },
-            Plan::PassThrough(finish) => State::PassThrough {
-                future: inner.call(request),
-                finish,
-                summary: extras.summary,
+            Plan::PassThrough(finish) => match extras.summary {
+                Some(summary) => State::PassThroughRecorded {
+                    future: inner.call(request),
+                    finish: Box::new((finish, summary)),
+                },
+                None => State::PassThrough {
+                    future: inner.call(request),
+                    finish,
+                },
             },
             Plan::Pending => return Self::start(plan, policy, inner, request),
         };
@@ -173,16 +180,14 @@ where
         parts: Parts,
         body: B,
         inner: S,
-        engine: Arc<Engine>,
-        index: usize,
+        decider: Decider,
     ) -> Self {
         ResponseFuture {
             state: State::Origin {
                 check,
                 request: Some((parts, body)),
                 inner: Some(inner),
-                engine,
-                index,
+                decider,
             },
         }
     }
@@ -219,16 +224,15 @@ where
                     finish.apply_to(response.headers_mut());
                     return Poll::Ready(Ok(response));
                 }
-                StateProj::PassThrough {
-                    future,
-                    finish,
-                    summary,
-                } => {
+                StateProj::PassThrough { future, finish } => {
                     let mut response = ready!(future.poll(cx))?;
                     finish.apply_to(response.headers_mut());
-                    if let Some(summary) = summary.take() {
-                        response.extensions_mut().insert(summary);
-                    }
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::PassThroughRecorded { future, finish } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    finish.0.apply_to(response.headers_mut());
+                    response.extensions_mut().insert(finish.1.clone());
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Recorded {
@@ -251,8 +255,7 @@ where
                     check,
                     request,
                     inner,
-                    engine,
-                    index,
+                    decider,
                 } => {
                     let allowed = ready!(Pin::new(check).poll(cx));
                     let (parts, body) = request
@@ -261,10 +264,9 @@ where
                     let mut inner = inner
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let engine: &Engine = engine;
-                    let policy = &engine.policies[*index];
+                    let policy = decider.policy();
                     // With an answer, the policy always decides.
-                    let (plan, extras) = decide(engine, *index, &parts, Some(allowed));
+                    let (plan, extras) = decider.decide(&parts, allowed);
                     let request = Request::from_parts(parts, body);
                     let next =
                         ResponseFuture::start_recorded(plan, extras, policy, &mut inner, request);

@@ -218,6 +218,6 @@ impl<S> Layer<S> for CorsLayer {
     type Service = Cors<S>;
 
     fn layer(&self, inner: S) -> Cors<S> {
-        Cors::new(inner, self.engine.clone())
+        Cors::new(inner, &self.engine)
     }
 }

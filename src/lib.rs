@@ -331,7 +331,10 @@
 //! Label values come only from closed sets and the configured names, never from the request (no
 //! origin, method or header value), so the series are bounded: at most 3 × 7 × policies and
 //! 2 × 6 × policies. The facade builds each counter's key in a vector: one allocation per
-//! request (two with a shadow disagreement), recorder or not.
+//! request (two with a shadow disagreement), recorder or not (`tests/alloc_count.rs` asserts
+//! it). A counter recorded while no recorder is installed is lost, so install it before
+//! serving; in tests, install one first too — `metrics_util::debugging::DebuggingRecorder`
+//! with `metrics::with_local_recorder` for the current thread (what `tests/shadow.rs` does).
 //!
 //! Without the feature, [`CorsLayer::record_decision(true)`](CorsLayer::record_decision) puts a
 //! [`DecisionSummary`] (kind, outcome, fieldless reason, policy index and name) into every

@@ -103,6 +103,8 @@ pub(crate) struct Precomputed {
     /// what a policy set's selection depends on.
     pub(crate) vary_actual: Option<HeaderValue>,
     pub(crate) vary_actual_flags: VaryFlags,
+    /// `Origin`, for a policy outside a set (whose `vary_actual` is this or nothing).
+    pub(crate) vary_origin: HeaderValue,
 }
 
 /// A compiled CORS policy.
@@ -125,6 +127,8 @@ pub(crate) struct Policy {
     pub(crate) prebuilt: Prebuilt,
     /// Its name in decisions, events and metrics.
     pub(crate) name: std::sync::Arc<str>,
+    /// Whether its responses also vary with a policy set's selection (`vary_actual` says how).
+    pub(crate) selection_vary: bool,
 }
 
 /// Which `Access-Control-Allow-Headers` an accepted preflight's answer carries.
@@ -551,8 +555,7 @@ impl Policy {
             vary_flags: self.values.vary_preflight_flags,
             vary: Some(&self.values.vary_preflight),
             prebuilt: self.prebuilt.refused.as_ref(),
-            policy: &self.name,
-            ..CorsHeaders::empty()
+            ..CorsHeaders::empty(&self.name)
         }
     }
 
@@ -635,11 +638,22 @@ impl Policy {
 
     #[inline]
     fn vary_origin_headers(&self) -> CorsHeaders<'_> {
+        // Outside a set, constants: what the single-policy path has always done.
+        if !self.selection_vary {
+            return if self.any_origin {
+                CorsHeaders::empty(&self.name)
+            } else {
+                CorsHeaders {
+                    vary_flags: VaryFlags(VaryFlags::ORIGIN),
+                    vary: Some(&self.values.vary_origin),
+                    ..CorsHeaders::empty(&self.name)
+                }
+            };
+        }
         CorsHeaders {
             vary_flags: self.values.vary_actual_flags,
             vary: self.values.vary_actual.as_ref(),
-            policy: &self.name,
-            ..CorsHeaders::empty()
+            ..CorsHeaders::empty(&self.name)
         }
     }
 

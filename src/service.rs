@@ -52,41 +52,49 @@ pub struct Cors<S> {
 /// Where a service finds its policy.
 #[derive(Debug, Clone)]
 pub(crate) enum PolicySource {
-    Fixed(Arc<Engine>),
+    /// A single policy and nothing else: the fast path, borrowed per request.
+    Plain(Arc<Policy>),
+    /// A policy set, shadow evaluation or recorded decisions.
+    Engine(Arc<Engine>),
+    /// Whatever a [`ReloadHandle`](crate::ReloadHandle) last stored, loaded once per request.
     Reloadable(Arc<arc_swap::ArcSwap<Engine>>),
 }
 
-impl PolicySource {
-    /// The policy for one request, borrowed: a fixed policy's reference count is not touched,
-    /// and arc-swap's guard avoids it too in the common case.
-    fn load(&self) -> LoadedPolicy<'_> {
+/// Who decides a request once its asynchronous origin check is answered.
+pub(crate) enum Decider {
+    Plain(Arc<Policy>),
+    Engine(Arc<Engine>, usize),
+}
+
+impl Decider {
+    pub(crate) fn policy(&self) -> &Policy {
         match self {
-            PolicySource::Fixed(policy) => LoadedPolicy::Fixed(policy),
-            PolicySource::Reloadable(current) => LoadedPolicy::Current(current.load()),
+            Decider::Plain(policy) => policy,
+            Decider::Engine(engine, index) => &engine.policies[*index],
         }
     }
-}
 
-/// A policy borrowed for one request.
-enum LoadedPolicy<'a> {
-    Fixed(&'a Arc<Engine>),
-    Current(arc_swap::Guard<Arc<Engine>>),
-}
-
-impl std::ops::Deref for LoadedPolicy<'_> {
-    type Target = Arc<Engine>;
-
-    fn deref(&self) -> &Arc<Engine> {
+    /// The plan once the asynchronous predicate answered `allowed`.
+    pub(crate) fn decide<R: Default>(&self, parts: &Parts, allowed: bool) -> (Plan<R>, Extras) {
         match self {
-            LoadedPolicy::Fixed(policy) => policy,
-            LoadedPolicy::Current(guard) => guard,
+            Decider::Plain(policy) => {
+                let decision = policy.evaluate(parts, Some(allowed));
+                #[cfg(feature = "metrics")]
+                crate::metrics::request(&decision, &policy.name);
+                (plan(decision), Extras::default())
+            }
+            Decider::Engine(engine, index) => decide(engine, *index, parts, Some(allowed)),
         }
     }
 }
 
 impl<S> Cors<S> {
-    pub(crate) fn new(inner: S, engine: Arc<Engine>) -> Self {
-        Cors::with_source(inner, PolicySource::Fixed(engine))
+    pub(crate) fn new(inner: S, engine: &Arc<Engine>) -> Self {
+        let source = match engine.plain() {
+            Some(policy) => PolicySource::Plain(policy.clone()),
+            None => PolicySource::Engine(engine.clone()),
+        };
+        Cors::with_source(inner, source)
     }
 
     pub(crate) fn with_source(inner: S, source: PolicySource) -> Self {
@@ -214,25 +222,56 @@ where
         // One load per request: the whole exchange follows this policy (or set) even if it is
         // reloaded meanwhile. The decision is carried out with owned headers, so the policy is
         // only borrowed (a reference count is taken only to await an asynchronous origin check).
-        let engine = self.source.load();
-        let Some(policy) = engine.plain() else {
-            return call_engine(&mut self.inner, &engine, request);
-        };
-        if policy.needs_parts() {
-            return call_with_parts(&mut self.inner, &engine, request);
-        }
-        // Decided on the request where it stands: taking its head apart and putting it back
-        // would cost more than the decision.
-        let decision = policy.evaluate(&request, None);
-        #[cfg(feature = "metrics")]
-        crate::metrics::request(&decision, &policy.name);
-        match plan(decision) {
-            Plan::Pending => {
-                let (parts, body) = request.into_parts();
-                await_origin(&mut self.inner, &engine, 0, parts, body)
+        let loaded = match &self.source {
+            PolicySource::Plain(policy) => Loaded::Plain(policy),
+            PolicySource::Engine(engine) => {
+                return call_engine(&mut self.inner, engine, request);
             }
-            plan => ResponseFuture::start(plan, policy, &mut self.inner, request),
+            PolicySource::Reloadable(current) => Loaded::Current(current.load()),
+        };
+        // One copy of the single-policy path, for fixed and reloaded policies alike.
+        let policy = match &loaded {
+            Loaded::Plain(policy) => *policy,
+            Loaded::Current(engine) => match engine.plain() {
+                Some(policy) => policy,
+                None => return call_engine(&mut self.inner, engine, request),
+            },
+        };
+        call_plain(&mut self.inner, policy, request)
+    }
+}
+
+/// What a request is served with: a fixed single policy, or whatever a reload last stored.
+enum Loaded<'a> {
+    Plain(&'a Arc<Policy>),
+    Current(arc_swap::Guard<Arc<Engine>>),
+}
+
+/// [`Cors::call`] for a single policy: exactly what it was before policy sets existed.
+#[inline(always)]
+fn call_plain<S, B, R>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    request: Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    if policy.needs_parts() {
+        return call_with_parts(inner, policy, request);
+    }
+    // Decided on the request where it stands: taking its head apart and putting it back would
+    // cost more than the decision.
+    let decision = policy.evaluate(&request, None);
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    match plan(decision) {
+        Plan::Pending => {
+            let (parts, body) = request.into_parts();
+            await_origin(inner, Decider::Plain(policy.clone()), parts, body)
         }
+        plan => ResponseFuture::start(plan, policy, inner, request),
     }
 }
 
@@ -242,7 +281,7 @@ where
 #[inline(never)]
 fn call_with_parts<S, B, R>(
     inner: &mut S,
-    engine: &Arc<Engine>,
+    policy: &Arc<Policy>,
     request: Request<B>,
 ) -> ResponseFuture<S, B>
 where
@@ -250,12 +289,11 @@ where
     R: Default,
 {
     let (parts, body) = request.into_parts();
-    let policy = &engine.policies[0];
     let decision = policy.evaluate(&parts, None);
     #[cfg(feature = "metrics")]
     crate::metrics::request(&decision, &policy.name);
     match plan(decision) {
-        Plan::Pending => await_origin(inner, engine, 0, parts, body),
+        Plan::Pending => await_origin(inner, Decider::Plain(policy.clone()), parts, body),
         plan => {
             let request = Request::from_parts(parts, body);
             ResponseFuture::start(plan, policy, inner, request)
@@ -280,7 +318,9 @@ where
         let (parts, body) = request.into_parts();
         let index = engine.select(&parts);
         match decide(engine, index, &parts, None) {
-            (Plan::Pending, _) => await_origin(inner, engine, index, parts, body),
+            (Plan::Pending, _) => {
+                await_origin(inner, Decider::Engine(engine.clone(), index), parts, body)
+            }
             (plan, extras) => {
                 let request = Request::from_parts(parts, body);
                 ResponseFuture::start_recorded(
@@ -297,7 +337,7 @@ where
         match decide(engine, index, &request, None) {
             (Plan::Pending, _) => {
                 let (parts, body) = request.into_parts();
-                await_origin(inner, engine, index, parts, body)
+                await_origin(inner, Decider::Engine(engine.clone(), index), parts, body)
             }
             (plan, extras) => ResponseFuture::start_recorded(
                 plan,
@@ -350,14 +390,13 @@ pub(crate) fn decide<H: RequestHead, R: Default>(
     (plan(decision), extras)
 }
 
-/// Starts the asynchronous origin check of policy `index`. The service that was polled ready
-/// goes into the future, to be called once the answer is in, and a clone takes its place.
+/// Starts the asynchronous origin check of the deciding policy. The service that was polled
+/// ready goes into the future, to be called once the answer is in, and a clone takes its place.
 #[cold]
 #[inline(never)]
 fn await_origin<S, B, R>(
     inner: &mut S,
-    engine: &Arc<Engine>,
-    index: usize,
+    decider: Decider,
     parts: Parts,
     body: B,
 ) -> ResponseFuture<S, B>
@@ -365,15 +404,15 @@ where
     S: Service<Request<B>, Response = Response<R>> + Clone,
     R: Default,
 {
-    let policy: &Policy = &engine.policies[index];
-    match policy.check_origin_async(&parts) {
+    match decider.policy().check_origin_async(&parts) {
         Some(check) => {
             let clone = inner.clone();
             let ready = mem::replace(inner, clone);
-            ResponseFuture::origin(check, parts, body, ready, Arc::clone(engine), index)
+            ResponseFuture::origin(check, parts, body, ready, decider)
         }
         // Unreachable: the policy only asks for a check it can start. Fail closed.
         None => {
+            let policy = decider.policy();
             let plan = Plan::Call(policy.denied_headers().to_actual());
             ResponseFuture::start(plan, policy, inner, Request::from_parts(parts, body))
         }

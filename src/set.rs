@@ -47,7 +47,7 @@ pub(crate) struct Engine {
     /// A single policy, no shadow, no recording: the fast path (see [`Engine::plain`]).
     plain: bool,
     /// The members, in the order added; a set's last one is [`UNMATCHED_POLICY`].
-    pub(crate) policies: Arc<[Policy]>,
+    pub(crate) policies: Box<[Arc<Policy>]>,
     selector: Selector,
     /// The member that answers when nothing is selected: the fallback, else the last one.
     unmatched: usize,
@@ -90,7 +90,7 @@ impl Engine {
         Engine {
             plain: true,
             needs_parts: policy.needs_parts(),
-            policies: Arc::new([policy]),
+            policies: Box::new([Arc::new(policy)]),
             selector: Selector::Single,
             unmatched: 0,
             shadow: None,
@@ -101,7 +101,7 @@ impl Engine {
 
     /// The only policy, when the layer does nothing but apply it: the fast path.
     #[inline]
-    pub(crate) fn plain(&self) -> Option<&Policy> {
+    pub(crate) fn plain(&self) -> Option<&Arc<Policy>> {
         if self.plain {
             self.policies.first()
         } else {
@@ -668,7 +668,7 @@ impl CorsSetBuilder {
         let needs_parts = policies.iter().any(Policy::needs_parts);
         Ok(CorsLayer::from_engine(Arc::new(Engine {
             plain: false,
-            policies: policies.into(),
+            policies: policies.into_iter().map(Arc::new).collect(),
             selector,
             unmatched,
             needs_parts,

@@ -354,3 +354,74 @@ mod metrics {
         assert!(got.iter().all(|(_, _, n)| *n == 1000), "{got:?}");
     }
 }
+
+/// The other events of the layer that name a policy: refusals (`debug`), the lints at build
+/// (`warn`), and a selector function naming a policy the set does not have (`warn`).
+#[test]
+fn events_name_the_policy() {
+    let events = Events::default();
+    let layer = tracing::subscriber::with_default(events.clone(), || {
+        CorsLayer::set()
+            .policy(
+                "dev",
+                CorsLayer::builder().allow_origins(["http://localhost:5173"]),
+            )
+            .policy("public", CorsLayer::builder().allow_any_origin())
+            .select_with(["x-tenant"], |r| r.header("x-tenant")?.to_str().ok())
+            .fallback("dev")
+            .build()
+            .expect("valid set")
+    });
+    let mut request = testing::preflight("http://localhost:5173", "PUT", &[]);
+    request
+        .headers_mut()
+        .insert("x-tenant", http::HeaderValue::from_static("nobody"));
+    run(&layer, vec![request], &events);
+    let all = events.0.lock().expect("not poisoned").clone();
+    let pick = |f: &Fields, keys: &[&str]| -> Vec<String> {
+        keys.iter()
+            .map(|k| f.get(*k).cloned().unwrap_or_default())
+            .collect()
+    };
+    let got: Vec<Vec<String>> = all
+        .iter()
+        .map(|f| {
+            pick(
+                f,
+                &[
+                    "level", "message", "policy", "selected", "fallback", "reason",
+                ],
+            )
+        })
+        .collect();
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        vec![
+            s(&[
+                "WARN",
+                "risky CORS configuration: origin \"http://localhost:5173\" is loopback, usually a development origin: any page served from the user's machine may read responses (remove it in production, or allow_loopback_origins(true) if intended)",
+                "dev",
+                "",
+                "",
+                "",
+            ]),
+            s(&[
+                "WARN",
+                "CORS selector function named an unknown policy; the fallback answers",
+                "",
+                "nobody",
+                "dev",
+                "",
+            ]),
+            s(&[
+                "DEBUG",
+                "CORS preflight refused",
+                "dev",
+                "",
+                "",
+                "method \"PUT\" not allowed",
+            ]),
+        ]
+    );
+}
