@@ -732,3 +732,99 @@ fn lints_for_each_risky_configuration() {
     assert!(got[1].starts_with("policy \"lan\": any origin"), "{got:?}");
     assert_eq!(layer.warnings()[1].policy(), Some("lan"));
 }
+
+/// The less common paths of a set's response: a pass-through preflight with its decision
+/// recorded, and an asynchronous origin check inside a set selected by a function (the
+/// selector's `Vary` is still added once the check answers).
+#[tokio::test]
+async fn recorded_pass_through_and_async_members() {
+    use tower_cors::{DecisionSummary, ReasonKind, RequestKind};
+
+    let svc = |layer: CorsLayer| {
+        layer.layer(service_fn(|req: Request<String>| async move {
+            let mut res = Response::new(String::from("inner"));
+            if req.method() == Method::OPTIONS {
+                *res.status_mut() = StatusCode::OK;
+            }
+            Ok::<_, Infallible>(res)
+        }))
+    };
+    let layer = CorsLayer::set()
+        .policy("app", app().preflight_pass_through(true))
+        .policy(
+            "tenant",
+            CorsLayer::builder().allow_origin_async(|origin, _| async move {
+                tokio::task::yield_now().await;
+                origin == "https://tenant.example"
+            }),
+        )
+        .select_with(["x-tenant"], |r| match r.header("x-tenant") {
+            Some(_) => Some("tenant"),
+            None => Some("app"),
+        })
+        .build()
+        .expect("valid set")
+        .record_decision(true);
+
+    // Pass-through preflight: the inner service answers, the headers and the summary are added.
+    let res = svc(layer.clone())
+        .oneshot(tower_cors::testing::preflight(
+            "https://app.example.com",
+            "PUT",
+            &[],
+        ))
+        .await
+        .expect("infallible");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.body(), "inner");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let vary: Vec<_> = res.headers().get_all("vary").iter().collect();
+    assert_eq!(
+        vary,
+        ["Origin, Access-Control-Request-Method, Access-Control-Request-Headers, x-tenant"]
+    );
+    let summary = res.extensions().get::<DecisionSummary>().expect("recorded");
+    assert_eq!(
+        (
+            summary.kind(),
+            summary.allowed(),
+            summary.policy(),
+            summary.policy_index()
+        ),
+        (RequestKind::Preflight, true, "app", 0)
+    );
+
+    // Asynchronous member: allowed and refused, each with the selector's Vary and a summary.
+    for (origin, allowed) in [
+        ("https://tenant.example", true),
+        ("https://other.example", false),
+    ] {
+        let mut req = tower_cors::testing::actual("GET", origin);
+        req.headers_mut()
+            .insert("x-tenant", HeaderValue::from_static("t"));
+        let res = svc(layer.clone()).oneshot(req).await.expect("infallible");
+        let acao = res.headers().get("access-control-allow-origin");
+        assert_eq!(acao.is_some(), allowed, "{origin}");
+        let vary: Vec<_> = res.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["Origin, x-tenant"], "{origin}");
+        let summary = res.extensions().get::<DecisionSummary>().expect("recorded");
+        assert_eq!(
+            (
+                summary.kind(),
+                summary.allowed(),
+                summary.policy(),
+                summary.policy_index()
+            ),
+            (RequestKind::Actual, allowed, "tenant", 1),
+            "{origin}"
+        );
+        assert_eq!(
+            summary.reason(),
+            (!allowed).then_some(ReasonKind::OriginNotAllowed),
+            "{origin}"
+        );
+    }
+}
