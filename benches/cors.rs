@@ -381,6 +381,63 @@ fn tower_cors_layer(origins: Origins) -> tower_cors::CorsLayer {
     builder.build().expect("valid policy")
 }
 
+/// The variants that put the headline policy in a policy set or under shadow evaluation; each
+/// answers the headline requests exactly as the single policy does (checked):
+///
+/// - `set-3`: three policies selected by origin, the headline policy second (a partner's
+///   exact origin first, any-origin last);
+/// - `shadow-100`: the single policy, with a candidate (the same policy) evaluated on every
+///   request;
+/// - `hosts-3`, `hosts-1000`: that many copies of the headline policy selected by host, the
+///   request's host (`api.example.com`) the last one added.
+///
+/// In `set-3` every response carries `Vary: Origin` anyway (the headline policy lists its
+/// origins), so the answers are identical.
+fn set_layers(origins: Origins) -> Vec<(&'static str, tower_cors::CorsLayer)> {
+    use tower_cors::CorsLayer;
+    let builder = || {
+        CorsLayer::builder()
+            .allow_methods(METHODS)
+            .allow_headers(ALLOWED_HEADERS)
+            .expose_headers([EXPOSED])
+            .allow_credentials(true)
+            .max_age(MAX_AGE)
+    };
+    let Origins::Exact(n) = origins else {
+        panic!("sets are measured with exact origins")
+    };
+    let headline = || builder().allow_origins((0..n).map(exact_origin));
+    let set_3 = CorsLayer::set()
+        .policy(
+            "partner",
+            builder().allow_origins(["https://partner.example"]),
+        )
+        .policy("app", headline())
+        .policy("public", CorsLayer::builder().allow_any_origin())
+        .select_by_origin()
+        .build()
+        .expect("valid set");
+    let shadow = tower_cors_layer(origins).with_shadow(tower_cors_layer(origins), 1.0);
+    let hosts = |count: usize| {
+        let names: Vec<String> = (0..count).map(|i| format!("p{i}")).collect();
+        let mut set = CorsLayer::set();
+        for name in &names {
+            set = set.policy(name.clone(), headline());
+        }
+        let mut routes: Vec<(String, String)> = (0..count - 1)
+            .map(|i| (format!("h{i}.example.com"), names[i].clone()))
+            .collect();
+        routes.push(("api.example.com".to_owned(), names[count - 1].clone()));
+        set.select_by_host(routes).build().expect("valid set")
+    };
+    vec![
+        ("set-3", set_3),
+        ("shadow-100", shadow),
+        ("hosts-3", hosts(3)),
+        ("hosts-1000", hosts(1000)),
+    ]
+}
+
 /// tower-http has no origin patterns; what its users write instead is a predicate over the
 /// list, which is what this one is: `https://`, one or more labels, then a listed suffix.
 fn tower_http_patterns(n: usize) -> tower_http::cors::AllowOrigin {
@@ -443,6 +500,8 @@ struct Group {
     drive_by: Drive,
     /// Also measure [`Floor`] (for the headline scenarios).
     floor: bool,
+    /// Also measure the same policy in policy sets and under shadow evaluation.
+    sets: bool,
 }
 
 impl Group {
@@ -453,6 +512,7 @@ impl Group {
             head,
             drive_by: Drive::Call,
             floor: false,
+            sets: false,
         }
     }
 
@@ -505,6 +565,18 @@ impl Group {
         };
         if self.floor {
             variants.push(("floor", Box::new(move |r| drive(&mut floor, waker, r))));
+        }
+        if self.sets {
+            for (variant, layer) in set_layers(self.origins) {
+                let mut svc = layer.layer(Hello);
+                let answer = drive(&mut svc, waker, head.build());
+                assert_eq!(
+                    (answer.status(), answer.headers().clone()),
+                    (from_cors.status(), from_cors.headers().clone()),
+                    "{name}/{variant}: not the single policy's answer"
+                );
+                variants.push((variant, Box::new(move |r| drive(&mut svc, waker, r))));
+            }
         }
 
         let ran = std::cell::Cell::new(false);
@@ -658,6 +730,7 @@ fn groups() -> Vec<Group> {
         .into_iter()
         .map(|(name, head)| Group {
             floor: true,
+            sets: matches!(name, "get_allowed" | "preflight_allowed"),
             ..Group::new(name, three, head)
         })
         .collect();
@@ -881,6 +954,49 @@ fn summary(groups: &[(String, Paired)], since: SystemTime) -> String {
              | origins | layer | 3 | 1000 | 10 000 |\n| --- | --- | ---: | ---: | ---: |\n",
         );
         out.push_str(&scaling);
+    }
+
+    // Policy sets and shadow evaluation, against the single policy of the same group and run.
+    let mut sets = String::new();
+    for row in &rows {
+        let p = row.paired;
+        let Some(single) = p
+            .median("tower-cors")
+            .filter(|_| p.median("set-3").is_some())
+        else {
+            continue;
+        };
+        let cell = |v: &str| {
+            p.median(v).map_or("–".to_owned(), |o| {
+                format!("{} ({:.2}×)", fmt_ns(o), o / single)
+            })
+        };
+        let hosts = match (p.median("hosts-3"), p.median("hosts-1000")) {
+            (Some(three), Some(thousand)) => format!("{:.2}", thousand / three),
+            _ => "–".to_owned(),
+        };
+        let floor = p
+            .median("floor")
+            .map_or("–".to_owned(), |f| format!("{:.2}", single / f));
+        let _ = writeln!(
+            sets,
+            "| {} | {} | {floor} | {} | {} | {} | {} | {hosts} |",
+            row.name,
+            fmt_ns(single),
+            cell("set-3"),
+            cell("shadow-100"),
+            cell("hosts-3"),
+            cell("hosts-1000"),
+        );
+    }
+    if !sets.is_empty() {
+        out.push_str(
+            "\nPolicy sets and shadow evaluation, paired overhead over bare (× = relative to the \
+             single policy; single ÷ floor = the single policy's overhead over the floor's):\n\n\
+             | scenario | single | single ÷ floor | set-3 (by origin) | shadow-100 | hosts-3 | hosts-1000 | 1000 ÷ 3 hosts |\n\
+             | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        );
+        out.push_str(&sets);
     }
     out
 }

@@ -14,10 +14,12 @@ use crate::decision::VaryFlags;
 use crate::error::{ConfigError, ListKind, Problem};
 use crate::header_list::is_token;
 use crate::layer::CorsLayer;
+use crate::lint::{Lint, Warning};
 use crate::origin::parse::{is_loopback_host, parse_configured};
 use crate::origin::pattern::parse_pattern;
 use crate::origin::OriginMatcher;
 use crate::policy::{shared_value, AsyncOriginFn, CaselessSet, OriginFn, Policy, Precomputed};
+use crate::set::Engine;
 
 /// The longest max-age [`CorsBuilder::max_age`] accepts: 24 hours, Firefox's cap. Chromium
 /// caps preflight caching at 2 hours whatever the server says.
@@ -97,7 +99,34 @@ pub struct CorsBuilder {
     pass_through: bool,
     insecure_origins: bool,
     public_suffix_wildcards: bool,
+    loopback_origins: bool,
+    /// Allows nothing, on purpose: a set's policy for requests nothing was selected for.
+    deny_all: bool,
 }
+
+/// What a policy's surroundings add to it when it is compiled: its name, and the `Vary` tokens
+/// the selection of a policy set depends on (every member of a set answers with them).
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    pub(crate) name: Arc<str>,
+    /// `Vary: Origin` on every response, even an any-origin policy's (an origin-selected set).
+    pub(crate) vary_origin: bool,
+    /// Request headers a selector function reads, lower case.
+    pub(crate) extra_vary: Vec<String>,
+}
+
+impl Context {
+    pub(crate) fn single() -> Self {
+        Context {
+            name: Arc::from(DEFAULT_POLICY),
+            vary_origin: false,
+            extra_vary: Vec::new(),
+        }
+    }
+}
+
+/// The name of a single-policy layer's policy, in decisions, events and metrics.
+pub(crate) const DEFAULT_POLICY: &str = "default";
 
 impl fmt::Debug for CorsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,6 +146,12 @@ impl fmt::Debug for CorsBuilder {
             .field("private_network", &self.private_network)
             .field("preflight_status", &self.preflight_status)
             .field("pass_through", &self.pass_through)
+            .field("danger_allow_insecure_origins", &self.insecure_origins)
+            .field(
+                "danger_allow_public_suffix_wildcards",
+                &self.public_suffix_wildcards,
+            )
+            .field("allow_loopback_origins", &self.loopback_origins)
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +176,8 @@ impl Default for CorsBuilder {
             pass_through: false,
             insecure_origins: false,
             public_suffix_wildcards: false,
+            loopback_origins: false,
+            deny_all: false,
         }
     }
 }
@@ -435,6 +472,29 @@ impl CorsBuilder {
         self
     }
 
+    /// Marks loopback origins (`http://localhost:3000`, `http://127.0.0.1:*`, `https://[::1]`)
+    /// as intended, which silences the [`Lint::LoopbackOrigin`](crate::Lint::LoopbackOrigin)
+    /// warning. Without it, each listed loopback origin is reported by
+    /// [`CorsLayer::warnings`]: a development origin shipped to production lets any page
+    /// served from the user's own machine (another local app, a dev server) read responses.
+    ///
+    /// ```
+    /// let cors = tower_cors::CorsLayer::builder()
+    ///     .allow_origins(["http://localhost:3000"])
+    ///     .build()?;
+    /// assert_eq!(cors.warnings().len(), 1);
+    /// let cors = tower_cors::CorsLayer::builder()
+    ///     .allow_origins(["http://localhost:3000"])
+    ///     .allow_loopback_origins(true)
+    ///     .build()?;
+    /// assert!(cors.warnings().is_empty());
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
+    pub fn allow_loopback_origins(mut self, allow: bool) -> Self {
+        self.loopback_origins = allow;
+        self
+    }
+
     /// Adds what gRPC-web and Connect clients in browsers need, on top of what is already set:
     ///
     /// - exposes `grpc-status`, `grpc-message` and `grpc-status-details-bin`, which carry a
@@ -513,6 +573,20 @@ impl CorsBuilder {
     /// assert_eq!(err.problems().len(), 2);
     /// ```
     pub fn build(self) -> Result<CorsLayer, ConfigError> {
+        let (policy, lints) = self.compile(&Context::single()).map_err(ConfigError::new)?;
+        let warnings = lints
+            .into_iter()
+            .map(|lint| Warning::new(None, lint))
+            .collect();
+        Ok(CorsLayer::from_engine(Arc::new(Engine::single(
+            policy, warnings,
+        ))))
+    }
+
+    /// Validates and compiles the policy for `ctx`: the problems found, or the policy and the
+    /// risky-but-legal settings it holds.
+    pub(crate) fn compile(self, ctx: &Context) -> Result<(Policy, Vec<Lint>), Vec<Problem>> {
+        let mut lints = Vec::new();
         let mut problems = Vec::new();
         let credentials = self.credentials;
 
@@ -524,6 +598,15 @@ impl CorsBuilder {
             } else if value.contains('*') {
                 match parse_pattern(value) {
                     Ok(pattern) => {
+                        self.lint_origin(value, &pattern.scheme, &pattern.host, &mut lints);
+                        if !credentials && pattern.subdomains {
+                            if let Some(suffix) = public_suffix(&pattern.host) {
+                                lints.push(Lint::PublicSuffixWildcard {
+                                    value: value.clone(),
+                                    suffix,
+                                });
+                            }
+                        }
                         if credentials {
                             self.check_credentialed(
                                 value,
@@ -550,6 +633,7 @@ impl CorsBuilder {
             } else {
                 match parse_configured(value, false) {
                     Ok((parts, _)) => {
+                        self.lint_origin(value, parts.scheme, parts.host, &mut lints);
                         if credentials {
                             self.check_credentialed(value, parts.scheme, parts.host, &mut problems);
                         }
@@ -563,6 +647,7 @@ impl CorsBuilder {
             }
         }
         if self.origins.is_empty()
+            && !self.deny_all
             && !any_origin
             && self.origin_fns.is_empty()
             && self.origin_async.is_empty()
@@ -571,6 +656,24 @@ impl CorsBuilder {
         }
         if any_origin && credentials {
             problems.push(Problem::AnyOriginWithCredentials);
+        }
+        let predicates = self.origin_fns.len() + self.origin_async.len();
+        if predicates > 0 && credentials {
+            lints.push(Lint::OriginPredicateWithCredentials { predicates });
+        }
+        if any_origin && self.private_network {
+            lints.push(Lint::AnyOriginWithPrivateNetwork);
+        }
+        for (on, name) in [
+            (self.insecure_origins, "danger_allow_insecure_origins"),
+            (
+                self.public_suffix_wildcards,
+                "danger_allow_public_suffix_wildcards",
+            ),
+        ] {
+            if on {
+                lints.push(Lint::DangerSwitch { name });
+            }
         }
 
         let mut any_method = self.any_method;
@@ -661,7 +764,7 @@ impl CorsBuilder {
         }
 
         if !problems.is_empty() {
-            return Err(ConfigError::new(problems));
+            return Err(problems);
         }
 
         let allow_methods = if any_method && !credentials {
@@ -678,14 +781,23 @@ impl CorsBuilder {
             }
             shared_value(names.join(", "))
         };
-        let mut vary = VaryFlags::METHOD | VaryFlags::HEADERS;
-        if !any_origin {
-            vary |= VaryFlags::ORIGIN;
-        }
+        // Every response varies with what chose its policy as well as with what it decided on.
+        let selection = if ctx.extra_vary.is_empty() {
+            0
+        } else {
+            VaryFlags::EXTRA
+        };
+        let origin = if !any_origin || ctx.vary_origin {
+            VaryFlags::ORIGIN
+        } else {
+            0
+        };
+        let mut vary = VaryFlags::METHOD | VaryFlags::HEADERS | origin | selection;
         if self.private_network {
             vary |= VaryFlags::PRIVATE_NETWORK;
         }
         let vary_preflight_flags = VaryFlags(vary);
+        let vary_actual_flags = VaryFlags(origin | selection);
         let values = Precomputed {
             star: HeaderValue::from_static("*"),
             true_: HeaderValue::from_static("true"),
@@ -704,8 +816,18 @@ impl CorsBuilder {
                 (!exposed.is_empty()).then(|| shared_value(exposed.join(", ")))
             },
             max_age: max_age.map(|s| shared_value(s.to_string())),
-            vary_preflight: shared_value(vary_preflight_flags.joined().unwrap_or_default()),
+            vary_preflight: shared_value(
+                vary_preflight_flags
+                    .joined(&ctx.extra_vary)
+                    .unwrap_or_default(),
+            ),
             vary_preflight_flags,
+            vary_actual: match vary_actual_flags.joined(&ctx.extra_vary) {
+                None => None,
+                Some(joined) if joined == "Origin" => Some(HeaderValue::from_static("Origin")),
+                Some(joined) => Some(shared_value(joined)),
+            },
+            vary_actual_flags,
             vary_origin: HeaderValue::from_static("Origin"),
         };
         origins.intern_values();
@@ -724,9 +846,39 @@ impl CorsBuilder {
             pass_through: self.pass_through,
             values,
             prebuilt: Default::default(),
+            name: ctx.name.clone(),
+            selection_vary: ctx.vary_origin || !ctx.extra_vary.is_empty(),
         };
         policy.prebuild_answers();
-        Ok(CorsLayer::from_policy(Arc::new(policy)))
+        Ok((policy, lints))
+    }
+
+    /// The warnings an origin earns whatever the credentials: plain http (not loopback), and
+    /// loopback unless marked as intended.
+    fn lint_origin(&self, value: &str, scheme: &str, host: &str, lints: &mut Vec<Lint>) {
+        let loopback = is_loopback_host(host);
+        if loopback && !self.loopback_origins {
+            lints.push(Lint::LoopbackOrigin {
+                value: value.to_owned(),
+            });
+        }
+        if scheme == "http" && !loopback && !self.credentials {
+            lints.push(Lint::InsecureOrigin {
+                value: value.to_owned(),
+            });
+        }
+    }
+
+    /// A policy that allows no origin.
+    pub(crate) fn deny_all() -> Self {
+        CorsBuilder {
+            deny_all: true,
+            ..CorsBuilder::default()
+        }
+    }
+
+    pub(crate) fn has_async_predicates(&self) -> bool {
+        !self.origin_async.is_empty()
     }
 
     /// With credentials, plain-http origins must be loopback.

@@ -12,7 +12,7 @@ use crate::error::{ConfigError, Problem};
 use crate::layer::CorsLayer;
 
 /// The settings [`CorsConfig::merge_env`] reads, each after the caller's prefix.
-pub(crate) const ENV_SETTINGS: [&str; 8] = [
+pub(crate) const ENV_SETTINGS: [&str; 9] = [
     "ALLOW_ORIGINS",
     "ALLOW_METHODS",
     "ALLOW_HEADERS",
@@ -21,6 +21,21 @@ pub(crate) const ENV_SETTINGS: [&str; 8] = [
     "MAX_AGE",
     "ALLOW_PRIVATE_NETWORK",
     "PREFLIGHT_STATUS",
+    "ALLOW_LOOPBACK_ORIGINS",
+];
+
+/// The keys of a policy in a file (each also accepted in kebab-case).
+#[cfg(feature = "serde")]
+pub(crate) const FILE_KEYS: [&str; 9] = [
+    "allow_origins",
+    "allow_methods",
+    "allow_headers",
+    "expose_headers",
+    "allow_credentials",
+    "max_age",
+    "allow_private_network",
+    "preflight_status",
+    "allow_loopback_origins",
 ];
 
 const EXPECTED_MAX_AGE: &str =
@@ -38,7 +53,8 @@ const EXPECTED_UTF8: &str = "UTF-8 text";
 /// With the `serde` feature it implements `Deserialize`, for any format serde reads:
 ///
 /// - keys are `allow_origins`, `allow_methods`, `allow_headers`, `expose_headers`,
-///   `allow_credentials`, `max_age`, `allow_private_network`, `preflight_status` (the
+///   `allow_credentials`, `max_age`, `allow_private_network`, `preflight_status`,
+///   `allow_loopback_origins` (the
 ///   kebab-case spelling, `allow-origins`, is accepted too); unknown keys are an error, so a
 ///   typo never silently leaves a setting out;
 /// - lists are arrays or one comma-separated string; `"*"` in a list means "any";
@@ -128,6 +144,10 @@ pub struct CorsConfig {
         serde(alias = "preflight-status", deserialize_with = "de::status")
     )]
     pub preflight_status: Option<StatusCode>,
+    /// Whether loopback origins (`http://localhost:5173`) are intended, which silences the
+    /// build-time warning about them. See [`CorsBuilder::allow_loopback_origins`].
+    #[cfg_attr(feature = "serde", serde(alias = "allow-loopback-origins"))]
+    pub allow_loopback_origins: bool,
 }
 
 impl CorsConfig {
@@ -159,6 +179,7 @@ impl CorsConfig {
     /// | `CORS_MAX_AGE` | seconds, or a duration such as `90s`, `10m`, `1h` |
     /// | `CORS_ALLOW_PRIVATE_NETWORK` | `true`/`false` |
     /// | `CORS_PREFLIGHT_STATUS` | a status code such as `200` |
+    /// | `CORS_ALLOW_LOOPBACK_ORIGINS` | `true`/`false` |
     ///
     /// List elements are trimmed and empty ones skipped. An empty value resets a setting: an
     /// empty list, `false`, or no max-age / the default status.
@@ -263,7 +284,8 @@ impl CorsConfig {
             .allow_headers(self.allow_headers)
             .expose_headers(self.expose_headers)
             .allow_credentials(self.allow_credentials)
-            .allow_private_network(self.allow_private_network);
+            .allow_private_network(self.allow_private_network)
+            .allow_loopback_origins(self.allow_loopback_origins);
         if let Some(max_age) = self.max_age {
             builder = builder.max_age(max_age);
         }
@@ -306,6 +328,10 @@ impl CorsConfig {
             },
             "ALLOW_PRIVATE_NETWORK" => match parse_bool(value) {
                 Some(b) => self.allow_private_network = b,
+                None => problems.push(invalid(EXPECTED_BOOL)),
+            },
+            "ALLOW_LOOPBACK_ORIGINS" => match parse_bool(value) {
+                Some(b) => self.allow_loopback_origins = b,
                 None => problems.push(invalid(EXPECTED_BOOL)),
             },
             "MAX_AGE" if value.is_empty() => self.max_age = None,

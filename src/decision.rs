@@ -83,6 +83,21 @@ impl<'a> Decision<'a> {
         }
     }
 
+    /// The name of the policy that decided: `"default"` for a single-policy layer, the name
+    /// given to [`CorsSetBuilder::policy`](crate::CorsSetBuilder::policy) in a set, and
+    /// `"unmatched"` when a set had no policy for the request and no fallback. `None` while
+    /// [`OriginPending`](Decision::OriginPending) (nothing is decided yet).
+    ///
+    /// ```
+    /// let cors = tower_cors::CorsLayer::builder().allow_any_origin().build()?;
+    /// let (parts, ()) = http::Request::get("/").body(())?.into_parts();
+    /// assert_eq!(cors.evaluate(&parts).policy(), Some("default"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn policy(&self) -> Option<&'a str> {
+        self.headers().map(|h| &**h.policy)
+    }
+
     /// The rejection, for [`PreflightRejected`](Decision::PreflightRejected) and
     /// [`ActualDenied`](Decision::ActualDenied).
     pub fn rejection(&self) -> Option<&Rejection<'a>> {
@@ -195,6 +210,11 @@ impl<'a> Rejection<'a> {
     pub fn headers(&self) -> &CorsHeaders<'a> {
         &self.headers
     }
+
+    /// The name of the policy that refused (see [`Decision::policy`]).
+    pub fn policy(&self) -> &'a str {
+        self.headers.policy
+    }
 }
 
 impl fmt::Display for Rejection<'_> {
@@ -252,6 +272,9 @@ impl VaryFlags {
     pub(crate) const METHOD: u8 = 2;
     pub(crate) const HEADERS: u8 = 4;
     pub(crate) const PRIVATE_NETWORK: u8 = 8;
+    /// The request headers a policy set's selector reads: not in [`Self::TOKENS`], they are
+    /// read back from the joined value when merging.
+    pub(crate) const EXTRA: u8 = 16;
 
     const TOKENS: [(u8, &'static str); 4] = [
         (Self::ORIGIN, "Origin"),
@@ -263,13 +286,17 @@ impl VaryFlags {
         ),
     ];
 
-    /// The tokens joined into one `Vary` value, as the policy precomputes it.
-    pub(crate) fn joined(self) -> Option<String> {
-        let parts: Vec<&str> = Self::TOKENS
+    /// The tokens joined into one `Vary` value, as the policy precomputes it, followed by
+    /// `extra` (the selector's headers) when [`Self::EXTRA`] is set.
+    pub(crate) fn joined(self, extra: &[String]) -> Option<String> {
+        let mut parts: Vec<&str> = Self::TOKENS
             .iter()
             .filter(|(bit, _)| self.0 & bit != 0)
             .map(|(_, name)| *name)
             .collect();
+        if self.0 & Self::EXTRA != 0 {
+            parts.extend(extra.iter().map(String::as_str));
+        }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 }
@@ -323,11 +350,13 @@ pub struct CorsHeaders<'a> {
     /// `Access-Control-Allow-Origin` first), for answers the layer builds: cloning it copies
     /// the map's table where inserting would hash every name again.
     pub(crate) prebuilt: Option<&'a HeaderMap>,
+    /// The name of the policy these headers come from (a thin pointer: decisions stay small).
+    pub(crate) policy: &'a std::sync::Arc<str>,
 }
 
 impl<'a> CorsHeaders<'a> {
     #[inline]
-    pub(crate) fn empty() -> Self {
+    pub(crate) fn empty(policy: &'a std::sync::Arc<str>) -> Self {
         CorsHeaders {
             allow_origin: None,
             allow_credentials: None,
@@ -340,6 +369,7 @@ impl<'a> CorsHeaders<'a> {
             vary: None,
             owns_cors_headers: true,
             prebuilt: None,
+            policy,
         }
     }
 
@@ -437,16 +467,30 @@ impl<'a> CorsHeaders<'a> {
                 && matches!(self.allow_headers, AllowHeaders::None)
                 && self.max_age.is_none()
                 && self.allow_private_network.is_none()
-                && self.vary_flags.0 & !VaryFlags::ORIGIN == 0,
+                && self.vary_flags.0 & !(VaryFlags::ORIGIN | VaryFlags::EXTRA) == 0,
             "preflight headers on an actual response"
         );
         ActualHeaders {
             allow_origin: self.allow_origin.cloned(),
             expose_headers: self.expose_headers.cloned(),
             credentials: self.allow_credentials.is_some(),
-            vary_origin: self.vary.is_some(),
+            // A set's selector headers travel apart (see `extra_vary`), so that the common
+            // case stays a flag.
+            vary_origin: self.vary.is_some() && self.vary_flags.0 & VaryFlags::EXTRA == 0,
             strip: self.owns_cors_headers,
         }
+    }
+
+    /// The `Vary` of an actual request's response when it names a policy set's selector
+    /// headers, which [`to_actual`](Self::to_actual) leaves out: the joined value and its flags.
+    pub(crate) fn extra_vary(&self) -> Option<ExtraVary> {
+        if self.vary_flags.0 & VaryFlags::EXTRA == 0 || self.allow_methods.is_some() {
+            return None;
+        }
+        Some(ExtraVary {
+            value: self.vary?.clone(),
+            flags: self.vary_flags,
+        })
     }
 
     /// An owned copy, for applying after the request has been handed to the inner service.
@@ -565,6 +609,19 @@ impl ActualHeaders {
     }
 }
 
+/// A `Vary` value naming a policy set's selector headers, for an actual request's response.
+#[derive(Debug, Clone)]
+pub(crate) struct ExtraVary {
+    value: HeaderValue,
+    flags: VaryFlags,
+}
+
+impl ExtraVary {
+    pub(crate) fn apply_to(self, map: &mut HeaderMap) {
+        merge_vary(map, self.flags, self.value);
+    }
+}
+
 /// [`CorsHeaders`] detached from the request and policy they borrow from, in fixed slots (no
 /// list to allocate), for a pass-through preflight's response.
 #[derive(Debug, Clone)]
@@ -599,10 +656,17 @@ impl OwnedCorsHeaders {
             vary: self.vary.as_ref(),
             owns_cors_headers: self.owns_cors_headers,
             prebuilt: None,
+            policy: unnamed(),
         };
         map.reserve(headers.header_count());
         headers.apply_to(map);
     }
+}
+
+/// The name of headers that no longer come from a policy (detached, then written back).
+fn unnamed() -> &'static std::sync::Arc<str> {
+    static UNNAMED: std::sync::OnceLock<std::sync::Arc<str>> = std::sync::OnceLock::new();
+    UNNAMED.get_or_init(|| std::sync::Arc::from(""))
 }
 
 /// Adds the `Vary` tokens in `flags` that `map` lacks; `joined` is all of them in one value,
@@ -623,8 +687,30 @@ fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: HeaderValue) {
             *slot = Some(token);
         }
     }
+    let extra: SmallVec<[HeaderValue; 2]> = if flags.0 & VaryFlags::EXTRA != 0 {
+        // A set's selector headers: read back from the joined value, past the known tokens.
+        joined
+            .as_bytes()
+            .split(|&b| b == b',')
+            .map(<[u8]>::trim_ascii)
+            .filter(|t| !VaryFlags::TOKENS.iter().any(|(_, k)| k.as_bytes() == *t))
+            .filter(|t| {
+                !existing.iter().any(|v| {
+                    v.as_bytes()
+                        .split(|&b| b == b',')
+                        .any(|e| e.trim_ascii().eq_ignore_ascii_case(t))
+                })
+            })
+            .filter_map(|t| HeaderValue::from_bytes(t).ok())
+            .collect()
+    } else {
+        SmallVec::new()
+    };
     for token in missing.into_iter().flatten() {
         map.append(header::VARY, HeaderValue::from_static(token));
+    }
+    for token in extra {
+        map.append(header::VARY, token);
     }
 }
 

@@ -28,6 +28,8 @@ pub enum ListKind {
     AllowedHeaders,
     /// [`expose_headers`](crate::CorsBuilder::expose_headers).
     ExposedHeaders,
+    /// The headers declared to [`select_with`](crate::CorsSetBuilder::select_with).
+    SelectorHeaders,
 }
 
 impl fmt::Display for ListKind {
@@ -37,6 +39,7 @@ impl fmt::Display for ListKind {
             ListKind::Methods => "allowed method",
             ListKind::AllowedHeaders => "allowed header",
             ListKind::ExposedHeaders => "exposed header",
+            ListKind::SelectorHeaders => "selector header",
         })
     }
 }
@@ -148,6 +151,72 @@ pub enum Problem {
         /// The variable's full name, prefix included.
         name: String,
     },
+    /// A problem of one policy of a set.
+    InPolicy {
+        /// The policy's name.
+        policy: String,
+        /// The problem.
+        problem: Box<Problem>,
+    },
+    /// A policy set without policies.
+    NoPolicies,
+    /// A policy set with no selector (`select_by_*`, `select_with`).
+    NoSelector,
+    /// Two policies of a set with the same name.
+    DuplicatePolicy {
+        /// The name.
+        name: String,
+    },
+    /// A policy name that is empty or reserved ([`UNMATCHED_POLICY`](crate::UNMATCHED_POLICY)).
+    ReservedPolicyName {
+        /// The name.
+        name: String,
+    },
+    /// A fallback, host or path naming a policy the set does not have.
+    UnknownPolicy {
+        /// The name given.
+        name: String,
+        /// What named it (`the fallback`, `host "api.example.com"`, ...).
+        named_by: String,
+    },
+    /// A host or path prefix that cannot be one.
+    InvalidRoute {
+        /// The value as passed.
+        value: String,
+        /// What was expected.
+        reason: &'static str,
+    },
+    /// The same host or path prefix twice.
+    DuplicateRoute {
+        /// The value as passed.
+        value: String,
+    },
+    /// A policy with asynchronous origin predicates in a set selected by origin, whose
+    /// selection is synchronous.
+    AsyncPredicateInOriginSet {
+        /// The policy's name.
+        policy: String,
+    },
+    /// A policy of a [`CorsSetConfig`](crate::CorsSetConfig) lists `hosts` or `paths` that
+    /// its `select.by` does not use.
+    MisplacedRoutes {
+        /// The policy's name.
+        policy: String,
+        /// `hosts` or `paths`.
+        key: &'static str,
+        /// The `select.by` value.
+        by: String,
+    },
+    /// A configuration file's value that cannot be used (a `select.by` that is not `origin`,
+    /// `host` or `path`, ...).
+    InvalidSetting {
+        /// The setting's key.
+        key: &'static str,
+        /// The value as written.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -210,6 +279,39 @@ impl fmt::Display for Problem {
                 f,
                 "environment variable {name}={value:?} is invalid: expected {expected}"
             ),
+            Problem::InPolicy { policy, problem } => write!(f, "policy {policy:?}: {problem}"),
+            Problem::NoPolicies => f.write_str("the policy set has no policy: add one with policy(name, builder)"),
+            Problem::NoSelector => f.write_str(
+                "the policy set has no selector: call select_by_origin, select_by_host, select_by_path or select_with",
+            ),
+            Problem::DuplicatePolicy { name } => {
+                write!(f, "policy name {name:?} is used twice: each policy needs its own name")
+            }
+            Problem::ReservedPolicyName { name } => write!(
+                f,
+                "policy name {name:?} is reserved or empty: {:?} names the policy that answers when nothing is selected",
+                crate::UNMATCHED_POLICY
+            ),
+            Problem::UnknownPolicy { name, named_by } => {
+                write!(f, "{named_by} names policy {name:?}, which is not in the set")
+            }
+            Problem::InvalidRoute { value, reason } => {
+                write!(f, "route {value:?} is invalid: {reason}")
+            }
+            Problem::DuplicateRoute { value } => {
+                write!(f, "route {value:?} is given twice")
+            }
+            Problem::AsyncPredicateInOriginSet { policy } => write!(
+                f,
+                "policy {policy:?} has an asynchronous origin predicate, which selection by origin cannot await (use allow_origin_fn, or select by host, path or function)"
+            ),
+            Problem::MisplacedRoutes { policy, key, by } => write!(
+                f,
+                "policy {policy:?} lists {key}, which select.by = {by:?} does not use: they would be ignored"
+            ),
+            Problem::InvalidSetting { key, value, expected } => {
+                write!(f, "{key} = {value:?} is invalid: expected {expected}")
+            }
             Problem::UnknownEnvironmentVariable { name } => write!(
                 f,
                 "environment variable {name} is not a CORS setting; after the prefix come only {}",

@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use http::request::Parts;
@@ -13,7 +12,8 @@ use tower_service::Service;
 
 use crate::decision::{ActualHeaders, OwnedCorsHeaders};
 use crate::policy::{OriginFuture, Policy};
-use crate::service::{plan, Plan};
+use crate::service::{Decider, Extras, Plan};
+use crate::summary::DecisionSummary;
 
 pin_project! {
     /// The response future of [`Cors`](crate::Cors).
@@ -68,11 +68,27 @@ pin_project! {
             future: S::Future,
             finish: OwnedCorsHeaders,
         },
+        // A pass-through preflight whose decision is recorded: rare, and boxed so as not to
+        // enlarge every future.
+        PassThroughRecorded {
+            #[pin]
+            future: S::Future,
+            finish: Box<(OwnedCorsHeaders, DecisionSummary)>,
+        },
+        // An actual request whose response gets more than the usual headers (a recorded
+        // decision, a selector's `Vary`): no larger than `PassThrough`, so the future is no
+        // larger for it.
+        Recorded {
+            #[pin]
+            future: S::Future,
+            finish: ActualHeaders,
+            extras: Extras,
+        },
         Origin {
             check: OriginFuture,
             request: Option<(Parts, B)>,
             inner: Option<S>,
-            policy: Arc<Policy>,
+            decider: Decider,
         },
     }
 }
@@ -115,19 +131,63 @@ where
         ResponseFuture { state }
     }
 
+    /// [`start`](Self::start), with what a policy set's response gets besides: the summary
+    /// in the response's extensions, a selector's `Vary`.
+    pub(crate) fn start_recorded<R>(
+        plan: Plan<R>,
+        extras: Extras,
+        policy: &Policy,
+        inner: &mut S,
+        request: Request<B>,
+    ) -> Self
+    where
+        S: Service<Request<B>, Response = Response<R>>,
+    {
+        if extras.is_empty() {
+            return Self::start(plan, policy, inner, request);
+        }
+        let state = match plan {
+            Plan::Respond(mut response) => {
+                if let Some(summary) = extras.summary {
+                    response.extensions_mut().insert(summary);
+                }
+                State::Ready {
+                    response: Some(response),
+                }
+            }
+            Plan::Call(finish) => State::Recorded {
+                future: inner.call(request),
+                finish,
+                extras,
+            },
+            Plan::PassThrough(finish) => match extras.summary {
+                Some(summary) => State::PassThroughRecorded {
+                    future: inner.call(request),
+                    finish: Box::new((finish, summary)),
+                },
+                None => State::PassThrough {
+                    future: inner.call(request),
+                    finish,
+                },
+            },
+            Plan::Pending => return Self::start(plan, policy, inner, request),
+        };
+        ResponseFuture { state }
+    }
+
     pub(crate) fn origin(
         check: OriginFuture,
         parts: Parts,
         body: B,
         inner: S,
-        policy: Arc<Policy>,
+        decider: Decider,
     ) -> Self {
         ResponseFuture {
             state: State::Origin {
                 check,
                 request: Some((parts, body)),
                 inner: Some(inner),
-                policy,
+                decider,
             },
         }
     }
@@ -169,11 +229,33 @@ where
                     finish.apply_to(response.headers_mut());
                     return Poll::Ready(Ok(response));
                 }
+                StateProj::PassThroughRecorded { future, finish } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    finish.0.apply_to(response.headers_mut());
+                    response.extensions_mut().insert(finish.1.clone());
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Recorded {
+                    future,
+                    finish,
+                    extras,
+                } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    finish.apply_to(response.headers_mut());
+                    let extras = std::mem::take(extras);
+                    if let Some(vary) = extras.vary {
+                        vary.apply_to(response.headers_mut());
+                    }
+                    if let Some(summary) = extras.summary {
+                        response.extensions_mut().insert(summary);
+                    }
+                    return Poll::Ready(Ok(response));
+                }
                 StateProj::Origin {
                     check,
                     request,
                     inner,
-                    policy,
+                    decider,
                 } => {
                     let allowed = ready!(Pin::new(check).poll(cx));
                     let (parts, body) = request
@@ -182,11 +264,12 @@ where
                     let mut inner = inner
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    let policy: &Policy = policy;
+                    let policy = decider.policy();
                     // With an answer, the policy always decides.
-                    let plan = plan(policy.evaluate(&parts, Some(allowed)));
+                    let (plan, extras) = decider.decide(&parts, allowed);
                     let request = Request::from_parts(parts, body);
-                    let next = ResponseFuture::start(plan, policy, &mut inner, request);
+                    let next =
+                        ResponseFuture::start_recorded(plan, extras, policy, &mut inner, request);
                     state.set(next.state);
                 }
             }

@@ -8,8 +8,11 @@ use tower_layer::Layer;
 
 use crate::builder::CorsBuilder;
 use crate::decision::Decision;
-use crate::policy::{OriginFuture, Policy};
+use crate::lint::Warning;
+use crate::policy::OriginFuture;
 use crate::service::Cors;
+use crate::set::Engine;
+use crate::shadow::Shadow;
 
 /// A validated CORS policy, usable as a tower [`Layer`].
 ///
@@ -36,7 +39,7 @@ use crate::service::Cors;
 /// ```
 #[derive(Clone)]
 pub struct CorsLayer {
-    policy: Arc<Policy>,
+    engine: Arc<Engine>,
 }
 
 impl fmt::Debug for CorsLayer {
@@ -56,12 +59,95 @@ impl CorsLayer {
         CorsBuilder::default()
     }
 
-    pub(crate) fn from_policy(policy: Arc<Policy>) -> Self {
-        CorsLayer { policy }
+    pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
+        CorsLayer { engine }
     }
 
-    pub(crate) fn policy_arc(&self) -> Arc<Policy> {
-        self.policy.clone()
+    pub(crate) fn engine_arc(&self) -> Arc<Engine> {
+        self.engine.clone()
+    }
+
+    /// The risky but legal settings found when the layer was built, in the order found (each
+    /// was also emitted as a `tracing` warn event then). See [`Lint`](crate::Lint).
+    ///
+    /// ```
+    /// use tower_cors::{CorsLayer, Lint};
+    ///
+    /// let cors = CorsLayer::builder()
+    ///     .allow_origin_fn(|origin, _| origin.as_bytes().ends_with(b".example.com"))
+    ///     .allow_credentials(true)
+    ///     .build()?;
+    /// assert_eq!(
+    ///     cors.warnings()[0].lint(),
+    ///     &Lint::OriginPredicateWithCredentials { predicates: 1 }
+    /// );
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
+    pub fn warnings(&self) -> &[Warning] {
+        &self.engine.warnings
+    }
+
+    /// The names of the layer's policies, in the order added (`["default"]` for a
+    /// single-policy layer; a set's `"unmatched"` policy is not listed).
+    ///
+    /// ```
+    /// let cors = tower_cors::CorsLayer::builder().allow_any_origin().build()?;
+    /// assert_eq!(cors.policy_names().collect::<Vec<_>>(), ["default"]);
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
+    pub fn policy_names(&self) -> impl Iterator<Item = &str> {
+        let policies = &self.engine.policies;
+        let members = if policies.len() > 1 {
+            &policies[..policies.len() - 1]
+        } else {
+            &policies[..]
+        };
+        members.iter().map(|p| &*p.name)
+    }
+
+    /// Enforces this layer's policy (or set) and also evaluates `candidate` on a `fraction`
+    /// of requests (`1.0`: every one; clamped to `0.0..=1.0`), reporting each disagreement —
+    /// the candidate would refuse what is allowed now, or would allow what is refused now —
+    /// as a `tracing` info event (with the origin, both policies' names and the refusal's
+    /// reason) and, with the `metrics` feature, in `cors_shadow_disagreements_total`.
+    /// Responses are exactly those of this layer alone. One random draw per request decides
+    /// whether it is evaluated.
+    ///
+    /// What shadow evaluation can and cannot see (refused preflights hide the request behind
+    /// them, cached preflights are not sent): see the crate documentation's section on shadow
+    /// evaluation.
+    ///
+    /// ```
+    /// use tower_cors::CorsLayer;
+    ///
+    /// let current = CorsLayer::builder().allow_any_origin().build()?;
+    /// let stricter = CorsLayer::builder().allow_origins(["https://app.example.com"]).build()?;
+    /// let cors = current.with_shadow(stricter, 0.25);
+    /// # let _ = cors;
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
+    pub fn with_shadow(self, candidate: CorsLayer, fraction: f64) -> CorsLayer {
+        self.shadowed(candidate, fraction, None)
+    }
+
+    /// [`with_shadow`](Self::with_shadow) with the sampling generator seeded, so that which
+    /// requests are sampled is the same from run to run (for tests).
+    pub fn with_shadow_seeded(self, candidate: CorsLayer, fraction: f64, seed: u64) -> CorsLayer {
+        self.shadowed(candidate, fraction, Some(seed))
+    }
+
+    fn shadowed(self, candidate: CorsLayer, fraction: f64, seed: Option<u64>) -> CorsLayer {
+        let shadow = Shadow::new(candidate.engine, fraction, seed);
+        let engine = self.engine.with_extras(Some(shadow), self.engine.record);
+        CorsLayer::from_engine(Arc::new(engine))
+    }
+
+    /// With `true`, every response carries a [`DecisionSummary`](crate::DecisionSummary) in
+    /// its extensions, for outer layers to read. Off by default: inserting an extension
+    /// allocates, which the default path does not.
+    pub fn record_decision(self, record: bool) -> CorsLayer {
+        let shadow = self.engine.shadow.as_ref().map(Shadow::share);
+        CorsLayer::from_engine(Arc::new(self.engine.with_extras(shadow, record)))
     }
 
     /// Decides what the layer would do with a request head, without a service or a runtime.
@@ -90,7 +176,7 @@ impl CorsLayer {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn evaluate<'a>(&'a self, parts: &'a Parts) -> Decision<'a> {
-        self.policy.evaluate(parts, None)
+        self.engine.policies[self.engine.select(parts)].evaluate(parts, None)
     }
 
     /// Like [`evaluate`](Self::evaluate), with the asynchronous origin predicate's answer
@@ -118,13 +204,13 @@ impl CorsLayer {
     /// # }
     /// ```
     pub fn evaluate_with_origin<'a>(&'a self, parts: &'a Parts, allowed: bool) -> Decision<'a> {
-        self.policy.evaluate(parts, Some(allowed))
+        self.engine.policies[self.engine.select(parts)].evaluate(parts, Some(allowed))
     }
 
     /// Starts the asynchronous origin predicates for this request, if the policy has any and
     /// the request has an `Origin`. See [`evaluate_with_origin`](Self::evaluate_with_origin).
     pub fn check_origin_async(&self, parts: &Parts) -> Option<OriginFuture> {
-        self.policy.check_origin_async(parts)
+        self.engine.policies[self.engine.select(parts)].check_origin_async(parts)
     }
 }
 
@@ -132,6 +218,6 @@ impl<S> Layer<S> for CorsLayer {
     type Service = Cors<S>;
 
     fn layer(&self, inner: S) -> Cors<S> {
-        Cors::new(inner, self.policy.clone())
+        Cors::new(inner, &self.engine)
     }
 }

@@ -237,6 +237,132 @@
 //! # Ok::<(), tower_cors::ConfigError>(())
 //! ```
 //!
+//! # Policy sets
+//!
+//! When one static policy is not enough — credentials for your own front end and public `*` for
+//! everyone else, a policy per tenant host or per path — build a set of named policies and a
+//! selector with [`CorsLayer::set`]. Each request is answered by exactly one whole policy, never
+//! a merge (merged lists can only widen; field-by-field inheritance lets a policy with no
+//! origins take another's). Selection is by origin (the first member, in the order added, whose
+//! origins allow it), by host (a hash lookup: 1000 hosts cost what 3 do), by path (longest
+//! prefix, on segment boundaries), or by a function of declared request headers. No match and
+//! no [`fallback`](CorsSetBuilder::fallback) means no origin is allowed (the decision names the
+//! policy [`UNMATCHED_POLICY`]).
+//!
+//! ```
+//! use tower_cors::CorsLayer;
+//!
+//! let cors = CorsLayer::set()
+//!     .policy(
+//!         "app",
+//!         CorsLayer::builder()
+//!             .allow_origins(["https://app.example.com"])
+//!             .allow_credentials(true)
+//!             .allow_methods(["PUT", "DELETE"]),
+//!     )
+//!     .policy("public", CorsLayer::builder().allow_any_origin())
+//!     .select_by_origin()
+//!     .build()?;
+//! let public = tower_cors::testing::preflight_parts("https://elsewhere.example", "GET", &[]);
+//! let decision = cors.evaluate(&public);
+//! assert_eq!(decision.policy(), Some("public"));
+//! // Origin-selected: every answer varies on `Origin`, `*` included.
+//! assert!(decision.headers().unwrap().vary().unwrap().to_str()?.starts_with("Origin"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! **What the answer varies with.** A shared cache keys a response on its URL and on the
+//! request headers its `Vary` names; whatever chose the policy must be in one of them, or an
+//! answer chosen for one request is served to another (web cache poisoning). Host and path are
+//! in every cache key. An origin-selected set adds `Vary: Origin` to every response, whichever
+//! member answers, so a cached `Access-Control-Allow-Origin: *` can never reach a credentialed
+//! origin. A [`select_with`](CorsSetBuilder::select_with) function declares the headers it
+//! reads, sees only those ([`SelectRequest`]), and they are added to `Vary`; a name it returns
+//! that no member has falls back (with a `tracing` warning).
+//!
+//! `build()` reports every problem of every member, each prefixed by the member's name, and the
+//! set's own (duplicate or unknown names, bad hosts or paths). [`Decision::policy`], the refusal
+//! events and the metrics name the deciding policy (`"default"` for a single-policy layer).
+//! From a file: [`CorsSetConfig`] (`[[policies]]` in order, and `select = { by, fallback }`).
+//! To swap a whole set at run time, hand the new layer to [`ReloadHandle::replace`] (or a
+//! [`CorsSetBuilder`] to [`ReloadHandle::reload_set`]): one atomic swap, each request answered
+//! by the set in force when it arrived.
+//!
+//! # Shadow evaluation
+//!
+//! Before tightening a policy, learn what it would refuse: [`CorsLayer::with_shadow`] enforces
+//! the current policy (or set) and evaluates a candidate on every request or a sampled fraction
+//! (one draw per request), reporting each disagreement — `would_refuse` (allowed now, the
+//! candidate would refuse, with its reason) and `would_allow` (refused now, the candidate would
+//! allow) — as a `tracing` info event and, with the `metrics` feature, a counter. Responses are
+//! exactly the current policy's.
+//!
+//! ```
+//! use tower_cors::CorsLayer;
+//!
+//! let current = CorsLayer::builder().allow_any_origin().build()?;
+//! let candidate = CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com", "https://partner.example"])
+//!     .build()?;
+//! let cors = current.with_shadow(candidate, 0.1); // 10 % of requests
+//! # let _ = cors;
+//! # Ok::<(), tower_cors::ConfigError>(())
+//! ```
+//!
+//! What it can and cannot see: the server only sees what browsers send. When the current policy
+//! refuses a preflight the browser never sends the actual request, so a candidate that would
+//! allow it is seen on the preflight only; preflights answered from the browser's cache
+//! (`Access-Control-Max-Age`) are not seen at all; actual requests only carry the origin check
+//! (methods and headers are checked in preflights); and a candidate whose say would come from an
+//! asynchronous predicate is not awaited (no disagreement is counted then).
+//!
+//! # Metrics and decision summaries
+//!
+//! With the non-default `metrics` feature the layer counts, through the
+//! [`metrics`](https://docs.rs/metrics) facade (the application installs the recorder, before
+//! serving; without one, counts are dropped):
+//!
+//! - `cors_requests_total{kind, outcome, reason, policy}`: `kind` is `preflight`, `actual` or
+//!   `not_cors`; `outcome` `allowed` or `denied`; `reason` the [`ReasonKind`] name
+//!   (`OriginNotAllowed`, ...) or `none`; `policy` the deciding policy's name;
+//! - `cors_shadow_disagreements_total{direction, reason, policy}`: `would_refuse` or
+//!   `would_allow`, the refusing side's reason and policy.
+//!
+//! Label values come only from closed sets and the configured names, never from the request (no
+//! origin, method or header value), so the series are bounded: at most 3 × 7 × policies and
+//! 2 × 6 × policies. The facade builds each counter's key in a vector: one allocation per
+//! request (two with a shadow disagreement), recorder or not (`tests/alloc_count.rs` asserts
+//! it). A counter recorded while no recorder is installed is lost, so install it before
+//! serving; in tests, install one first too — `metrics_util::debugging::DebuggingRecorder`
+//! with `metrics::with_local_recorder` for the current thread (what `tests/shadow.rs` does).
+//!
+//! Without the feature, [`CorsLayer::record_decision(true)`](CorsLayer::record_decision) puts a
+//! [`DecisionSummary`] (kind, outcome, fieldless reason, policy index and name) into every
+//! response's extensions, for an outer layer (OpenTelemetry, Prometheus middleware, access logs)
+//! to read. It is opt-in because an extension costs three allocations per response. Only layers
+//! *outside* the CORS layer see answered preflights.
+//!
+//! # Lints
+//!
+//! Some settings are legal and sometimes intended, but risky: `build()` accepts them and
+//! [`CorsLayer::warnings`] lists them as typed [`Warning`]s (each [`Lint`] names the value, and
+//! the policy in a set), each also emitted as a `tracing` warn event when the layer is built: an
+//! origin predicate combined with credentials, any origin combined with private-network access,
+//! public-suffix wildcards and plain-`http` origins without credentials, loopback origins unless
+//! [`allow_loopback_origins(true)`](CorsBuilder::allow_loopback_origins), and `danger_*` switches
+//! in use.
+//!
+//! ```
+//! let cors = tower_cors::CorsLayer::builder()
+//!     .allow_origins(["https://app.example.com", "http://localhost:3000"])
+//!     .build()?;
+//! for warning in cors.warnings() {
+//!     eprintln!("warning: {warning}");
+//! }
+//! assert_eq!(cors.warnings().len(), 1);
+//! # Ok::<(), tower_cors::ConfigError>(())
+//! ```
+//!
 //! # Testing a policy
 //!
 //! [`CorsLayer::evaluate`] is a pure function from a request head to a [`Decision`]: no service,
@@ -341,10 +467,17 @@ mod error;
 mod future;
 mod header_list;
 mod layer;
+mod lint;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod origin;
 mod policy;
 mod reload;
 mod service;
+mod set;
+mod set_config;
+mod shadow;
+mod summary;
 pub mod testing;
 
 /// Crate-private parsers exposed for the fuzz targets in `fuzz/`; enabled by the non-default
@@ -360,9 +493,13 @@ pub use error::{ConfigError, ListKind, Problem};
 pub use future::ResponseFuture;
 pub use header_list::{MAX_REQUEST_HEADERS_BYTES, MAX_REQUEST_HEADER_NAMES};
 pub use layer::CorsLayer;
+pub use lint::{Lint, Warning};
 pub use policy::OriginFuture;
 pub use reload::{ReloadHandle, ReloadableCorsLayer};
 pub use service::Cors;
+pub use set::{CorsSetBuilder, SelectRequest, UNMATCHED_POLICY};
+pub use set_config::{CorsSetConfig, NamedPolicyConfig, SelectConfig};
+pub use summary::{DecisionSummary, ReasonKind, RequestKind};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

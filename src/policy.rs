@@ -99,6 +99,11 @@ pub(crate) struct Precomputed {
     pub(crate) max_age: Option<HeaderValue>,
     pub(crate) vary_preflight: HeaderValue,
     pub(crate) vary_preflight_flags: VaryFlags,
+    /// `Vary` of every response but a preflight's: `Origin` unless any origin is allowed, and
+    /// what a policy set's selection depends on.
+    pub(crate) vary_actual: Option<HeaderValue>,
+    pub(crate) vary_actual_flags: VaryFlags,
+    /// `Origin`, for a policy outside a set (whose `vary_actual` is this or nothing).
     pub(crate) vary_origin: HeaderValue,
 }
 
@@ -120,6 +125,10 @@ pub(crate) struct Policy {
     pub(crate) values: Precomputed,
     /// Preflight answers written out once (see [`Policy::prebuild_answers`]).
     pub(crate) prebuilt: Prebuilt,
+    /// Its name in decisions, events and metrics.
+    pub(crate) name: std::sync::Arc<str>,
+    /// Whether its responses also vary with a policy set's selection (`vary_actual` says how).
+    pub(crate) selection_vary: bool,
 }
 
 /// Which `Access-Control-Allow-Headers` an accepted preflight's answer carries.
@@ -231,6 +240,7 @@ fn intern(s: &str) -> Option<&'static str> {
 /// with synchronous predicates is evaluated on one (see [`Policy::needs_parts`]).
 pub(crate) trait RequestHead {
     fn method(&self) -> &Method;
+    fn uri(&self) -> &http::Uri;
     fn headers(&self) -> &HeaderMap;
     /// The head for the predicates; `None` for a `Request`.
     fn parts(&self) -> Option<&Parts>;
@@ -239,6 +249,10 @@ pub(crate) trait RequestHead {
 impl RequestHead for Parts {
     fn method(&self) -> &Method {
         &self.method
+    }
+
+    fn uri(&self) -> &http::Uri {
+        &self.uri
     }
 
     fn headers(&self) -> &HeaderMap {
@@ -253,6 +267,10 @@ impl RequestHead for Parts {
 impl<B> RequestHead for Request<B> {
     fn method(&self) -> &Method {
         self.method()
+    }
+
+    fn uri(&self) -> &http::Uri {
+        self.uri()
     }
 
     fn headers(&self) -> &HeaderMap {
@@ -383,6 +401,15 @@ impl Policy {
                 headers: self.denied_headers(),
             })
         }
+    }
+
+    /// Whether the origin is allowed by anything synchronous: any-origin, the lists and
+    /// patterns, the synchronous predicates (for a policy set's selection by origin).
+    #[inline]
+    pub(crate) fn origin_matches<H: RequestHead>(&self, origin: &HeaderValue, head: &H) -> bool {
+        self.any_origin
+            || self.origins.find(origin.as_bytes()).is_some()
+            || (self.needs_parts() && self.ask_predicates(origin, head))
     }
 
     fn ask_predicates<H: RequestHead>(&self, origin: &HeaderValue, head: &H) -> bool {
@@ -518,6 +545,7 @@ impl Policy {
             } else {
                 self.prebuilt.accepted(kind, private_network)
             },
+            policy: &self.name,
         }
     }
 
@@ -527,7 +555,7 @@ impl Policy {
             vary_flags: self.values.vary_preflight_flags,
             vary: Some(&self.values.vary_preflight),
             prebuilt: self.prebuilt.refused.as_ref(),
-            ..CorsHeaders::empty()
+            ..CorsHeaders::empty(&self.name)
         }
     }
 
@@ -598,7 +626,7 @@ impl Policy {
                 allow_origin: Some(&self.values.star),
                 expose_headers: self.values.expose_headers.as_ref(),
                 owns_cors_headers: false,
-                ..CorsHeaders::empty()
+                ..self.vary_origin_headers()
             }
         } else {
             CorsHeaders {
@@ -610,14 +638,22 @@ impl Policy {
 
     #[inline]
     fn vary_origin_headers(&self) -> CorsHeaders<'_> {
-        if self.any_origin {
-            CorsHeaders::empty()
-        } else {
-            CorsHeaders {
-                vary_flags: VaryFlags(VaryFlags::ORIGIN),
-                vary: Some(&self.values.vary_origin),
-                ..CorsHeaders::empty()
-            }
+        // Outside a set, constants: what the single-policy path has always done.
+        if !self.selection_vary {
+            return if self.any_origin {
+                CorsHeaders::empty(&self.name)
+            } else {
+                CorsHeaders {
+                    vary_flags: VaryFlags(VaryFlags::ORIGIN),
+                    vary: Some(&self.values.vary_origin),
+                    ..CorsHeaders::empty(&self.name)
+                }
+            };
+        }
+        CorsHeaders {
+            vary_flags: self.values.vary_actual_flags,
+            vary: self.values.vary_actual.as_ref(),
+            ..CorsHeaders::empty(&self.name)
         }
     }
 

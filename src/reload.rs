@@ -12,8 +12,8 @@ use tower_layer::Layer;
 use crate::builder::CorsBuilder;
 use crate::error::ConfigError;
 use crate::layer::CorsLayer;
-use crate::policy::Policy;
 use crate::service::{Cors, PolicySource};
+use crate::set::{CorsSetBuilder, Engine};
 
 /// A [`CorsLayer`] whose policy a [`ReloadHandle`] can replace at run time.
 ///
@@ -37,7 +37,7 @@ use crate::service::{Cors, PolicySource};
 /// ```
 #[derive(Clone)]
 pub struct ReloadableCorsLayer {
-    current: Arc<ArcSwap<Policy>>,
+    current: Arc<ArcSwap<Engine>>,
 }
 
 /// Replaces the policy of a [`ReloadableCorsLayer`] and of every service it made.
@@ -65,14 +65,14 @@ pub struct ReloadableCorsLayer {
 /// ```
 #[derive(Clone)]
 pub struct ReloadHandle {
-    current: Arc<ArcSwap<Policy>>,
+    current: Arc<ArcSwap<Engine>>,
 }
 
 impl CorsLayer {
     /// Makes this layer reloadable: returns the layer to install and the handle that swaps its
     /// policy.
     pub fn into_reloadable(self) -> (ReloadableCorsLayer, ReloadHandle) {
-        let current = Arc::new(ArcSwap::new(self.policy_arc()));
+        let current = Arc::new(ArcSwap::new(self.engine_arc()));
         (
             ReloadableCorsLayer {
                 current: current.clone(),
@@ -85,7 +85,7 @@ impl CorsLayer {
 impl ReloadableCorsLayer {
     /// A fixed layer with the policy in force now (for [`CorsLayer::evaluate`]).
     pub fn current(&self) -> CorsLayer {
-        CorsLayer::from_policy(self.current.load_full())
+        CorsLayer::from_engine(self.current.load_full())
     }
 }
 
@@ -99,14 +99,39 @@ impl ReloadHandle {
         Ok(())
     }
 
-    /// Makes an already built layer's policy the current one.
+    /// Builds a policy set and, if it is valid, makes the whole set current, the same way:
+    /// every request that starts from now on is answered by the new set, every request in
+    /// flight by the old one, never by a mix.
+    ///
+    /// ```
+    /// use tower_cors::CorsLayer;
+    ///
+    /// let (layer, handle) = CorsLayer::builder().allow_any_origin().build()?.into_reloadable();
+    /// handle.reload_set(
+    ///     CorsLayer::set()
+    ///         .policy("app", CorsLayer::builder().allow_origins(["https://app.example.com"]))
+    ///         .policy("public", CorsLayer::builder().allow_any_origin())
+    ///         .select_by_origin(),
+    /// )?;
+    /// assert_eq!(handle.current().policy_names().count(), 2);
+    /// # let _ = layer;
+    /// # Ok::<(), tower_cors::ConfigError>(())
+    /// ```
+    pub fn reload_set(&self, set: CorsSetBuilder) -> Result<(), ConfigError> {
+        let layer = set.build()?;
+        self.replace(layer);
+        Ok(())
+    }
+
+    /// Makes an already built layer's policy (or whole policy set, with its shadow candidate
+    /// and recording) the current one, in one atomic swap.
     pub fn replace(&self, layer: CorsLayer) {
-        self.current.store(layer.policy_arc());
+        self.current.store(layer.engine_arc());
     }
 
     /// A fixed layer with the policy in force now.
     pub fn current(&self) -> CorsLayer {
-        CorsLayer::from_policy(self.current.load_full())
+        CorsLayer::from_engine(self.current.load_full())
     }
 }
 

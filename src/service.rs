@@ -9,10 +9,12 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
-use crate::decision::{ActualHeaders, OwnedCorsHeaders};
+use crate::decision::{ActualHeaders, ExtraVary, OwnedCorsHeaders};
 use crate::decision::{CorsHeaders, Decision, Rejection};
 use crate::future::ResponseFuture;
-use crate::policy::Policy;
+use crate::policy::{Policy, RequestHead};
+use crate::set::Engine;
+use crate::summary::DecisionSummary;
 
 /// A service wrapped by a [`CorsLayer`](crate::CorsLayer).
 ///
@@ -50,41 +52,49 @@ pub struct Cors<S> {
 /// Where a service finds its policy.
 #[derive(Debug, Clone)]
 pub(crate) enum PolicySource {
-    Fixed(Arc<Policy>),
-    Reloadable(Arc<arc_swap::ArcSwap<Policy>>),
+    /// A single policy and nothing else: the fast path, borrowed per request.
+    Plain(Arc<Policy>),
+    /// A policy set, shadow evaluation or recorded decisions.
+    Engine(Arc<Engine>),
+    /// Whatever a [`ReloadHandle`](crate::ReloadHandle) last stored, loaded once per request.
+    Reloadable(Arc<arc_swap::ArcSwap<Engine>>),
 }
 
-impl PolicySource {
-    /// The policy for one request, borrowed: a fixed policy's reference count is not touched,
-    /// and arc-swap's guard avoids it too in the common case.
-    fn load(&self) -> LoadedPolicy<'_> {
+/// Who decides a request once its asynchronous origin check is answered.
+pub(crate) enum Decider {
+    Plain(Arc<Policy>),
+    Engine(Arc<Engine>, usize),
+}
+
+impl Decider {
+    pub(crate) fn policy(&self) -> &Policy {
         match self {
-            PolicySource::Fixed(policy) => LoadedPolicy::Fixed(policy),
-            PolicySource::Reloadable(current) => LoadedPolicy::Current(current.load()),
+            Decider::Plain(policy) => policy,
+            Decider::Engine(engine, index) => &engine.policies[*index],
         }
     }
-}
 
-/// A policy borrowed for one request.
-enum LoadedPolicy<'a> {
-    Fixed(&'a Arc<Policy>),
-    Current(arc_swap::Guard<Arc<Policy>>),
-}
-
-impl std::ops::Deref for LoadedPolicy<'_> {
-    type Target = Arc<Policy>;
-
-    fn deref(&self) -> &Arc<Policy> {
+    /// The plan once the asynchronous predicate answered `allowed`.
+    pub(crate) fn decide<R: Default>(&self, parts: &Parts, allowed: bool) -> (Plan<R>, Extras) {
         match self {
-            LoadedPolicy::Fixed(policy) => policy,
-            LoadedPolicy::Current(guard) => guard,
+            Decider::Plain(policy) => {
+                let decision = policy.evaluate(parts, Some(allowed));
+                #[cfg(feature = "metrics")]
+                crate::metrics::request(&decision, &policy.name);
+                (plan(decision), Extras::default())
+            }
+            Decider::Engine(engine, index) => decide(engine, *index, parts, Some(allowed)),
         }
     }
 }
 
 impl<S> Cors<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
-        Cors::with_source(inner, PolicySource::Fixed(policy))
+    pub(crate) fn new(inner: S, engine: &Arc<Engine>) -> Self {
+        let source = match engine.plain() {
+            Some(policy) => PolicySource::Plain(policy.clone()),
+            None => PolicySource::Engine(engine.clone()),
+        };
+        Cors::with_source(inner, source)
     }
 
     pub(crate) fn with_source(inner: S, source: PolicySource) -> Self {
@@ -184,10 +194,11 @@ fn log_rejection(rejection: &Rejection<'_>, preflight: bool) {
     }
     let origin = String::from_utf8_lossy(rejection.origin().as_bytes());
     let reason = rejection.reason();
+    let policy = rejection.policy();
     if preflight {
-        tracing::debug!(%origin, %reason, "CORS preflight refused");
+        tracing::debug!(%origin, %reason, policy, "CORS preflight refused");
     } else {
-        tracing::debug!(%origin, %reason, "CORS request refused: response sent without CORS headers");
+        tracing::debug!(%origin, %reason, policy, "CORS request refused: response sent without CORS headers");
     }
 }
 
@@ -208,27 +219,65 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // One load per request: the whole exchange follows this policy even if it is reloaded
-        // meanwhile. The decision is carried out with owned headers, so the policy is only
-        // borrowed (a reference count is taken only to await an asynchronous origin check).
-        let policy = self.source.load();
-        if policy.needs_parts() {
-            return call_with_parts(&mut self.inner, &policy, request);
-        }
-        // Decided on the request where it stands: taking its head apart and putting it back
-        // would cost more than the decision.
-        match plan(policy.evaluate(&request, None)) {
-            Plan::Pending => {
-                let (parts, body) = request.into_parts();
-                await_origin(&mut self.inner, &policy, parts, body)
+        // One load per request: the whole exchange follows this policy (or set) even if it is
+        // reloaded meanwhile. The decision is carried out with owned headers, so the policy is
+        // only borrowed (a reference count is taken only to await an asynchronous origin check).
+        let loaded = match &self.source {
+            PolicySource::Plain(policy) => Loaded::Plain(policy),
+            PolicySource::Engine(engine) => {
+                return call_engine(&mut self.inner, engine, request);
             }
-            plan => ResponseFuture::start(plan, &policy, &mut self.inner, request),
-        }
+            PolicySource::Reloadable(current) => Loaded::Current(current.load()),
+        };
+        // One copy of the single-policy path, for fixed and reloaded policies alike.
+        let policy = match &loaded {
+            Loaded::Plain(policy) => *policy,
+            Loaded::Current(engine) => match engine.plain() {
+                Some(policy) => policy,
+                None => return call_engine(&mut self.inner, engine, request),
+            },
+        };
+        call_plain(&mut self.inner, policy, request)
     }
 }
 
-/// [`Cors::call`] for a policy with synchronous origin predicates, which take the request's
-/// `Parts`. Out of line, so that the other policies' requests do not pay for its stack.
+/// What a request is served with: a fixed single policy, or whatever a reload last stored.
+enum Loaded<'a> {
+    Plain(&'a Arc<Policy>),
+    Current(arc_swap::Guard<Arc<Engine>>),
+}
+
+/// [`Cors::call`] for a single policy: exactly what it was before policy sets existed.
+#[inline(always)]
+fn call_plain<S, B, R>(
+    inner: &mut S,
+    policy: &Arc<Policy>,
+    request: Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    if policy.needs_parts() {
+        return call_with_parts(inner, policy, request);
+    }
+    // Decided on the request where it stands: taking its head apart and putting it back would
+    // cost more than the decision.
+    let decision = policy.evaluate(&request, None);
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    match plan(decision) {
+        Plan::Pending => {
+            let (parts, body) = request.into_parts();
+            await_origin(inner, Decider::Plain(policy.clone()), parts, body)
+        }
+        plan => ResponseFuture::start(plan, policy, inner, request),
+    }
+}
+
+/// [`Cors::call`] for a single policy with synchronous origin predicates, which take the
+/// request's `Parts`. Out of line, so that the other policies' requests do not pay for its
+/// stack.
 #[inline(never)]
 fn call_with_parts<S, B, R>(
     inner: &mut S,
@@ -240,8 +289,11 @@ where
     R: Default,
 {
     let (parts, body) = request.into_parts();
-    match plan(policy.evaluate(&parts, None)) {
-        Plan::Pending => await_origin(inner, policy, parts, body),
+    let decision = policy.evaluate(&parts, None);
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    match plan(decision) {
+        Plan::Pending => await_origin(inner, Decider::Plain(policy.clone()), parts, body),
         plan => {
             let request = Request::from_parts(parts, body);
             ResponseFuture::start(plan, policy, inner, request)
@@ -249,13 +301,102 @@ where
     }
 }
 
-/// Starts the asynchronous origin check. The service that was polled ready goes into the
-/// future, to be called once the answer is in, and a clone takes its place.
+/// [`Cors::call`] for a policy set, a shadow candidate or recorded decisions: select the
+/// policy, decide, compare with the candidate, record. Out of line, like
+/// [`call_with_parts`].
+#[inline(never)]
+fn call_engine<S, B, R>(
+    inner: &mut S,
+    engine: &Arc<Engine>,
+    request: Request<B>,
+) -> ResponseFuture<S, B>
+where
+    S: Service<Request<B>, Response = Response<R>> + Clone,
+    R: Default,
+{
+    if engine.needs_parts() {
+        let (parts, body) = request.into_parts();
+        let index = engine.select(&parts);
+        match decide(engine, index, &parts, None) {
+            (Plan::Pending, _) => {
+                await_origin(inner, Decider::Engine(engine.clone(), index), parts, body)
+            }
+            (plan, extras) => {
+                let request = Request::from_parts(parts, body);
+                ResponseFuture::start_recorded(
+                    plan,
+                    extras,
+                    &engine.policies[index],
+                    inner,
+                    request,
+                )
+            }
+        }
+    } else {
+        let index = engine.select(&request);
+        match decide(engine, index, &request, None) {
+            (Plan::Pending, _) => {
+                let (parts, body) = request.into_parts();
+                await_origin(inner, Decider::Engine(engine.clone(), index), parts, body)
+            }
+            (plan, extras) => ResponseFuture::start_recorded(
+                plan,
+                extras,
+                &engine.policies[index],
+                inner,
+                request,
+            ),
+        }
+    }
+}
+
+/// What a policy set's response gets besides its plan: the recorded decision, and the `Vary`
+/// naming a selector's headers (for an actual request; answers the layer writes carry it).
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) summary: Option<DecisionSummary>,
+    pub(crate) vary: Option<ExtraVary>,
+}
+
+impl Extras {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.summary.is_none() && self.vary.is_none()
+    }
+}
+
+/// Decides with policy `index` of `engine` (with the asynchronous predicate's `answer`, once
+/// known), shows the decision to the shadow candidate and the metrics, and plans.
+pub(crate) fn decide<H: RequestHead, R: Default>(
+    engine: &Engine,
+    index: usize,
+    head: &H,
+    answer: Option<bool>,
+) -> (Plan<R>, Extras) {
+    let policy = &engine.policies[index];
+    let decision = policy.evaluate(head, answer);
+    if let Some(shadow) = &engine.shadow {
+        shadow.observe(&decision, head);
+    }
+    #[cfg(feature = "metrics")]
+    crate::metrics::request(&decision, &policy.name);
+    let extras = Extras {
+        summary: if engine.record {
+            DecisionSummary::of(&decision, index, &policy.name)
+        } else {
+            None
+        },
+        vary: decision.headers().and_then(CorsHeaders::extra_vary),
+    };
+    (plan(decision), extras)
+}
+
+/// Starts the asynchronous origin check of the deciding policy. The service that was polled
+/// ready goes into the future, to be called once the answer is in, and a clone takes its place.
 #[cold]
 #[inline(never)]
 fn await_origin<S, B, R>(
     inner: &mut S,
-    policy: &Arc<Policy>,
+    decider: Decider,
     parts: Parts,
     body: B,
 ) -> ResponseFuture<S, B>
@@ -263,14 +404,15 @@ where
     S: Service<Request<B>, Response = Response<R>> + Clone,
     R: Default,
 {
-    match policy.check_origin_async(&parts) {
+    match decider.policy().check_origin_async(&parts) {
         Some(check) => {
             let clone = inner.clone();
             let ready = mem::replace(inner, clone);
-            ResponseFuture::origin(check, parts, body, ready, Arc::clone(policy))
+            ResponseFuture::origin(check, parts, body, ready, decider)
         }
         // Unreachable: the policy only asks for a check it can start. Fail closed.
         None => {
+            let policy = decider.policy();
             let plan = Plan::Call(policy.denied_headers().to_actual());
             ResponseFuture::start(plan, policy, inner, Request::from_parts(parts, body))
         }

@@ -147,6 +147,10 @@ where
 
 const ORIGIN: &str = "https://app.example.com";
 
+/// What the `metrics` feature adds per counter recorded: the facade builds each counter's key
+/// from its labels in a vector, recorder or not.
+const METRICS: usize = if cfg!(feature = "metrics") { 1 } else { 0 };
+
 fn builder() -> tower_cors::CorsBuilder {
     tower_cors::CorsLayer::builder()
         .allow_methods([Method::GET, Method::POST, Method::PUT])
@@ -241,7 +245,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "allowed preflight",
@@ -249,7 +253,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "disallowed GET",
@@ -257,7 +261,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "GET without Origin",
@@ -265,7 +269,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "disallowed preflight",
@@ -273,7 +277,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "1 MiB ACRH of commas",
@@ -281,7 +285,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "1 MiB ACRH of spaces",
@@ -289,7 +293,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "1 MiB ACRH of one name",
@@ -301,7 +305,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "pass-through preflight",
@@ -309,7 +313,7 @@ fn allocations_per_request() {
             &pass_through,
             &http,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         (
             "predicate GET",
@@ -317,7 +321,7 @@ fn allocations_per_request() {
             &predicate,
             &http_predicate,
             Drive::Call,
-            2,
+            2 + METRICS,
         ),
         // The predicate's future is boxed: one more is allowed.
         (
@@ -326,7 +330,7 @@ fn allocations_per_request() {
             &async_predicate,
             &http_async,
             Drive::Call,
-            3,
+            3 + METRICS,
         ),
         (
             "clone().oneshot() GET",
@@ -334,7 +338,7 @@ fn allocations_per_request() {
             &cors,
             &http,
             Drive::CloneOneshot,
-            2,
+            2 + METRICS,
         ),
     ];
 
@@ -366,7 +370,7 @@ fn allocations_per_request() {
         "| allowed GET, reloadable layer | {} ({} B) | ≤ 2 | – |",
         reload.count, reload.bytes
     );
-    if reload.count > 2 {
+    if reload.count > 2 + METRICS {
         failures.push(format!(
             "reloadable allowed GET: {} allocations, limit 2",
             reload.count
@@ -393,6 +397,140 @@ fn allocations_per_request() {
             "cloning Cors<S> allocated {} times in 8 clones",
             clones.count
         ));
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The exact counts, for a single policy (unchanged by policy sets: the same as before they
+/// existed), a 3-policy set, shadow evaluation and recorded decisions; with the `metrics`
+/// feature, one more per counter recorded.
+#[test]
+fn exact_allocations_per_request() {
+    let origin = (header::ORIGIN, shared(ORIGIN.as_bytes()));
+    let other = (header::ORIGIN, shared(b"https://other.example"));
+    let acrm = (header::ACCESS_CONTROL_REQUEST_METHOD, shared(b"PUT"));
+    let acrh = (
+        header::ACCESS_CONTROL_REQUEST_HEADERS,
+        shared(b"content-type, authorization"),
+    );
+    let get = |headers: Vec<(HeaderName, HeaderValue)>| move || request(Method::GET, &headers);
+    let options =
+        |headers: Vec<(HeaderName, HeaderValue)>| move || request(Method::OPTIONS, &headers);
+    let single = listed().build().expect("valid policy");
+    let three = tower_cors::CorsLayer::set()
+        .policy(
+            "partner",
+            builder().allow_origins(["https://partner.example"]),
+        )
+        .policy("app", listed())
+        .policy(
+            "public",
+            tower_cors::CorsLayer::builder().allow_any_origin(),
+        )
+        .select_by_origin()
+        .build()
+        .expect("valid set");
+    let shadowed = listed().build().expect("valid policy").with_shadow(
+        tower_cors::CorsLayer::builder()
+            .allow_origins(["https://x.example"])
+            .build()
+            .expect("valid"),
+        1.0,
+    );
+    let recorded = listed()
+        .build()
+        .expect("valid policy")
+        .record_decision(true);
+
+    type Make = Box<dyn Fn() -> Request<Bytes>>;
+    // (path, request, layer, allocations without metrics, counters recorded)
+    let cases: Vec<(&str, Make, &tower_cors::CorsLayer, usize, usize)> = vec![
+        (
+            "single: allowed GET",
+            Box::new(get(vec![origin.clone()])),
+            &single,
+            0,
+            1,
+        ),
+        (
+            "single: allowed preflight",
+            Box::new(options(vec![origin.clone(), acrm.clone(), acrh.clone()])),
+            &single,
+            2,
+            1,
+        ),
+        (
+            "single: disallowed GET",
+            Box::new(get(vec![other.clone()])),
+            &single,
+            0,
+            1,
+        ),
+        (
+            "single: GET without Origin",
+            Box::new(get(vec![])),
+            &single,
+            0,
+            1,
+        ),
+        (
+            "3-policy set: allowed GET",
+            Box::new(get(vec![origin.clone()])),
+            &three,
+            0,
+            1,
+        ),
+        (
+            "3-policy set: allowed preflight",
+            Box::new(options(vec![origin.clone(), acrm.clone(), acrh.clone()])),
+            &three,
+            2,
+            1,
+        ),
+        (
+            "3-policy set: public GET",
+            Box::new(get(vec![other.clone()])),
+            &three,
+            0,
+            1,
+        ),
+        // The candidate refuses: one disagreement, reported (a second counter with metrics).
+        (
+            "shadow 100 %: allowed GET",
+            Box::new(get(vec![origin.clone()])),
+            &shadowed,
+            0,
+            2,
+        ),
+        (
+            "shadow 100 %: agreeing GET",
+            Box::new(get(vec![other.clone()])),
+            &shadowed,
+            0,
+            1,
+        ),
+        // The extension map (its box and its table) and the boxed summary.
+        (
+            "recorded: allowed GET",
+            Box::new(get(vec![origin.clone()])),
+            &recorded,
+            3,
+            1,
+        ),
+    ];
+    let mut failures = Vec::new();
+    println!("| path | allocations (bytes) | expected |");
+    println!("| --- | ---: | ---: |");
+    for (path, make, layer, base, counters) in &cases {
+        let want = base + counters * METRICS;
+        let got = layer_allocations(&mut layer.layer(Hello), Drive::Call, make);
+        println!("| {path} | {} ({} B) | {want} |", got.count, got.bytes);
+        if got.count != want {
+            failures.push(format!(
+                "{path}: {} allocations, expected {want}",
+                got.count
+            ));
+        }
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }

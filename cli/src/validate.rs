@@ -1,17 +1,20 @@
 //! `cors validate`: loads a policy file (TOML or JSON, by extension, in the `CorsConfig`
-//! schema), overlays the environment when asked, and prints every problem `build()` finds or a
-//! one-screen summary of the policy as the layer will apply it. For CI pipelines.
+//! schema, or a policy set in the `CorsSetConfig` schema: `[[policies]]` plus `select`),
+//! overlays the environment when asked (single policies), and prints every problem `build()`
+//! finds, or a one-screen summary of the policy as the layer will apply it and the layer's
+//! build-time warnings. For CI pipelines.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use tower_cors::CorsConfig;
+use tower_cors::{CorsConfig, CorsLayer, CorsSetConfig};
 
 const EXAMPLES: &str = "\
 Examples:
   cors validate cors.toml
   cors validate deploy/cors.json --env CORS_
+  cors validate policies.toml        # [[policies]] + select: a policy set
 
 Exit status: 0 valid (warnings, if any, printed), 1 invalid (syntax or policy),
 2 unreadable file, unknown extension or bad flags.";
@@ -23,7 +26,7 @@ pub struct ValidateArgs {
     /// The policy file: `.toml` or `.json`.
     pub file: PathBuf,
     /// Overlay environment variables named PREFIX + setting (`CORS_ALLOW_ORIGINS`…), as the
-    /// service would at start-up.
+    /// service would at start-up (single-policy files only).
     #[arg(long, value_name = "PREFIX")]
     pub env: Option<String>,
 }
@@ -81,15 +84,25 @@ pub fn validate(args: &ValidateArgs) -> Validation {
         Ok(text) => text,
         Err(e) => return Validation::Unreadable(format!("cannot read {}: {e}", path.display())),
     };
+    // A top-level `policies` key makes the file a policy set.
+    let is_set = match format {
+        Format::Toml => toml::from_str::<toml::Table>(&text)
+            .map(|t| t.contains_key("policies"))
+            .unwrap_or(false),
+        Format::Json => serde_json::from_str::<serde_json::Value>(&text)
+            .map(|v| v.get("policies").is_some())
+            .unwrap_or(false),
+    };
+    if is_set {
+        return validate_set(path, &format, &text, args.env.as_deref());
+    }
     let parsed = match format {
         Format::Toml => toml::from_str::<CorsConfig>(&text).map_err(|e| e.to_string()),
         Format::Json => serde_json::from_str::<CorsConfig>(&text).map_err(|e| e.to_string()),
     };
     let mut config = match parsed {
         Ok(config) => config,
-        Err(e) => {
-            return Validation::Invalid(vec![format!("{}: {}", path.display(), e.trim_end())])
-        }
+        Err(e) => return syntax_error(path, &e),
     };
     if let Some(prefix) = &args.env {
         config = match config.merge_env(prefix) {
@@ -100,11 +113,68 @@ pub fn validate(args: &ValidateArgs) -> Validation {
         };
     }
     match config.clone().build() {
-        Ok(_layer) => Validation::Valid {
+        Ok(layer) => Validation::Valid {
             summary: summary(&config),
-            // The one place the layer's warnings are gathered: `CorsLayer` reports none yet.
-            warnings: Vec::new(),
+            warnings: warnings(&layer),
         },
+        Err(err) => Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect()),
+    }
+}
+
+fn syntax_error(path: &Path, error: &str) -> Validation {
+    Validation::Invalid(vec![format!("{}: {}", path.display(), error.trim_end())])
+}
+
+fn warnings(layer: &CorsLayer) -> Vec<String> {
+    layer.warnings().iter().map(|w| w.to_string()).collect()
+}
+
+fn validate_set(path: &Path, format: &Format, text: &str, env: Option<&str>) -> Validation {
+    if let Some(prefix) = env {
+        return Validation::Unreadable(format!(
+            "--env {prefix}: environment overlays apply to single-policy files, and {} is a policy set",
+            path.display()
+        ));
+    }
+    let parsed = match format {
+        Format::Toml => toml::from_str::<CorsSetConfig>(text).map_err(|e| e.to_string()),
+        Format::Json => serde_json::from_str::<CorsSetConfig>(text).map_err(|e| e.to_string()),
+    };
+    let config = match parsed {
+        Ok(config) => config,
+        Err(e) => return syntax_error(path, &e),
+    };
+    match config.clone().build() {
+        Ok(layer) => {
+            let mut lines = vec![format!(
+                "policy set:       {} {}, selected by {}{}",
+                config.policies.len(),
+                if config.policies.len() == 1 {
+                    "policy"
+                } else {
+                    "policies"
+                },
+                config.select.by,
+                match &config.select.fallback {
+                    Some(name) => format!(", fallback {name:?}"),
+                    None => String::from(", no fallback (unmatched requests: origin not allowed)"),
+                }
+            )];
+            for entry in &config.policies {
+                let routes: Vec<&String> = entry.hosts.iter().chain(&entry.paths).collect();
+                lines.push(if routes.is_empty() {
+                    format!("policy {:?}:", entry.name)
+                } else {
+                    let routes: Vec<&str> = routes.iter().map(|r| r.as_str()).collect();
+                    format!("policy {:?} ({}):", entry.name, routes.join(", "))
+                });
+                lines.extend(summary(&entry.policy).into_iter().map(|l| format!("  {l}")));
+            }
+            Validation::Valid {
+                summary: lines,
+                warnings: warnings(&layer),
+            }
+        }
         Err(err) => Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect()),
     }
 }
@@ -173,6 +243,14 @@ fn summary(config: &CorsConfig) -> Vec<String> {
         format!(
             "preflight status: {}",
             config.preflight_status.map_or(204, |s| s.as_u16())
+        ),
+        format!(
+            "loopback origins: {}",
+            if config.allow_loopback_origins {
+                "intended (no warning)"
+            } else {
+                "warned about"
+            }
         ),
     ]
 }

@@ -128,3 +128,82 @@ fn unreadable_files_and_bad_flags_exit_2_with_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn warnings_are_printed_and_loopback_intent_silences_one() {
+    let risky = TempFile::new(
+        "risky.toml",
+        "allow-origins = [\"http://intranet.example\", \"http://localhost:5173\"]\n",
+    );
+    let out = cors(&[risky.path()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{text}");
+    assert!(
+        warnings[0].contains("\"http://intranet.example\""),
+        "{text}"
+    );
+    assert!(warnings[1].contains("\"http://localhost:5173\""), "{text}");
+
+    let intended = TempFile::new(
+        "intended.toml",
+        "allow-origins = [\"http://localhost:5173\"]\nallow-loopback-origins = true\n",
+    );
+    let out = cors(&[intended.path()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("warning: "), "{}", stdout(&out));
+}
+
+#[test]
+fn policy_sets_are_validated_whole() {
+    let set = TempFile::new(
+        "set.toml",
+        r#"
+select = { by = "origin", fallback = "public" }
+
+[[policies]]
+name = "partners"
+allow_origins = ["https://partner.example"]
+allow_credentials = true
+
+[[policies]]
+name = "public"
+allow_origins = ["*"]
+"#,
+    );
+    let out = cors(&[set.path()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("2 policies, selected by origin, fallback \"public\""),
+        "{text}"
+    );
+    assert!(text.contains("policy \"partners\":"), "{text}");
+
+    let bad = TempFile::new(
+        "badset.toml",
+        r#"
+select = { by = "tenant" }
+
+[[policies]]
+name = "a"
+allow_origins = ["https://a.example/"]
+"#,
+    );
+    let out = cors(&[bad.path()], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("invalid (2 problems)"), "{text}");
+    assert!(
+        text.contains("\"https://a.example/\"") && text.contains("\"tenant\""),
+        "{text}"
+    );
+
+    let out = cors(&[set.path(), "--env", "CORS_"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+}
