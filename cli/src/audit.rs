@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
 use http::{HeaderMap, HeaderValue, Request};
@@ -220,16 +219,7 @@ pub async fn audit(args: &AuditArgs) -> AuditReport {
             args.origin
         ));
     }
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86400.0) {
-        return fail(format!(
-            "--timeout {} is not a number of seconds between 0 and 86400",
-            args.timeout
-        ));
-    }
-    let client = match Client::new(
-        args.cacert.as_deref(),
-        Duration::from_secs_f64(args.timeout),
-    ) {
+    let client = match Client::from_flags(args.cacert.as_deref(), args.timeout) {
         Ok(client) => client,
         Err(e) => return fail(e),
     };

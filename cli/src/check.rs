@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Args;
 use http::{HeaderMap, Request};
@@ -458,16 +457,7 @@ pub async fn check(args: &CheckArgs) -> Report {
         Ok(request) => request,
         Err(message) => return Report::setup_failed(message),
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86400.0) {
-        return Report::setup_failed(format!(
-            "--timeout {} is not a number of seconds between 0 and 86400",
-            args.timeout
-        ));
-    }
-    let client = match Client::new(
-        args.cacert.as_deref(),
-        Duration::from_secs_f64(args.timeout),
-    ) {
+    let client = match Client::from_flags(args.cacert.as_deref(), args.timeout) {
         Ok(client) => client,
         Err(message) => return Report::setup_failed(message),
     };

@@ -32,6 +32,17 @@ pub struct Client {
 }
 
 impl Client {
+    /// [`Client::new`] for the command line's `--cacert` and `--timeout SECS`: a timeout that is
+    /// not a number of seconds in (0, 86400] is refused, naming it.
+    pub fn from_flags(cacert: Option<&Path>, timeout_secs: f64) -> Result<Self, String> {
+        if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 86400.0) {
+            return Err(format!(
+                "--timeout {timeout_secs} is not a number of seconds between 0 and 86400"
+            ));
+        }
+        Self::new(cacert, Duration::from_secs_f64(timeout_secs))
+    }
+
     /// A client trusting the bundled Mozilla roots (`webpki-roots`) plus every certificate in
     /// the PEM file `cacert`.
     pub fn new(cacert: Option<&Path>, timeout: Duration) -> Result<Self, String> {
