@@ -506,11 +506,7 @@ fn apply_query(url: &mut Url, set: &[(String, String)]) {
     if set.is_empty() {
         return;
     }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(name, _)| !set.iter().any(|(ours, _)| ours == name))
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
+    let kept = pairs_not_set(url, set);
     url.query_pairs_mut()
         .clear()
         .extend_pairs(kept)
@@ -522,16 +518,20 @@ fn remove_query(url: &mut Url, set: &[(String, String)]) {
     if set.is_empty() || url.query().is_none() {
         return;
     }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(name, _)| !set.iter().any(|(ours, _)| ours == name))
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
+    let kept = pairs_not_set(url, set);
     if kept.is_empty() {
         url.set_query(None);
     } else {
         url.query_pairs_mut().clear().extend_pairs(kept);
     }
+}
+
+/// The URL's query parameters other than those the route sets, in order.
+fn pairs_not_set(url: &Url, set: &[(String, String)]) -> Vec<(String, String)> {
+    url.query_pairs()
+        .filter(|(name, _)| !set.iter().any(|(ours, _)| ours == name))
+        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// Whether a followed redirect may go from `from` to `to`.
