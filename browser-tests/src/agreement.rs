@@ -23,6 +23,9 @@ pub struct Probe {
     pub headers: Vec<(&'static str, &'static str)>,
     /// `fetch`'s credentials mode.
     pub credentials: Credentials,
+    /// Whether a blocked fetch leaves a "blocked by CORS policy" line to wait for: false for
+    /// one that fails before CORS is considered (a refused certificate prints none).
+    pub cors_console: bool,
 }
 
 /// What Chromium did with one probe.
@@ -40,11 +43,15 @@ pub fn page_origin(pages: &PageServer) -> String {
 }
 
 /// Runs `probes` in order in a fresh headless Chromium at `chromium`, from [`page_origin`].
-/// `Err` when the browser could not start or the page did not finish within `timeout`.
+/// Chromium accepts, besides certificates it trusts anyway, exactly those whose
+/// SubjectPublicKeyInfo's SHA-256 (base64) is in `trusted_spki` (see
+/// [`Browser::launch_trusting`]). `Err` when the browser could not start or the page did not
+/// finish within `timeout`.
 pub async fn run_in_chromium(
     chromium: &Path,
     pages: &PageServer,
     probes: &[Probe],
+    trusted_spki: &[String],
     timeout: Duration,
 ) -> Result<Vec<Seen>, String> {
     const BATCH: &str = "agreement";
@@ -64,7 +71,7 @@ pub async fn run_in_chromium(
         .collect();
     let mut results = pages.publish(BATCH, page::html(BATCH, &steps, 10_000));
     let url = format!("{}/page/{BATCH}", page_origin(pages));
-    let mut browser = Browser::launch(chromium, &url)
+    let mut browser = Browser::launch_trusting(chromium, &url, trusted_spki)
         .map_err(|e| format!("could not start {}: {e}", chromium.display()))?;
 
     let deadline = Instant::now() + timeout;
@@ -87,7 +94,7 @@ pub async fn run_in_chromium(
     // Console lines arrive asynchronously: wait (a little) for one per blocked probe.
     let blocked: Vec<&Probe> = probes
         .iter()
-        .filter(|p| matches!(observed.get(&p.id), Some(Observed::Failed(_))))
+        .filter(|p| p.cors_console && matches!(observed.get(&p.id), Some(Observed::Failed(_))))
         .collect();
     let grace = Instant::now() + Duration::from_secs(3);
     let mut console = browser.console();

@@ -58,6 +58,19 @@ impl Browser {
     /// Starts Chromium on `url` with a fresh, empty profile, so nothing (cookies, the preflight
     /// cache, the HTTP cache) survives from an earlier launch.
     pub fn launch(binary: &Path, url: &str) -> std::io::Result<Self> {
+        Self::launch_trusting(binary, url, &[])
+    }
+
+    /// Like [`launch`](Self::launch), and also accepts TLS certificates whose
+    /// SubjectPublicKeyInfo has one of the SHA-256 hashes (base64) in `spki_sha256`, whatever
+    /// their issuer — so a test server's certificate is trusted while every other certificate
+    /// is still verified as usual. Chromium honours the list only with a `--user-data-dir`,
+    /// which every launch has.
+    pub fn launch_trusting(
+        binary: &Path,
+        url: &str,
+        spki_sha256: &[String],
+    ) -> std::io::Result<Self> {
         let profile = fresh_profile_dir()?;
         let mut command = Command::new(binary);
         command
@@ -78,7 +91,14 @@ impl Browser {
                 "--enable-logging=stderr",
                 "--v=0",
             ])
-            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("--user-data-dir={}", profile.display()));
+        if !spki_sha256.is_empty() {
+            command.arg(format!(
+                "--ignore-certificate-errors-spki-list={}",
+                spki_sha256.join(",")
+            ));
+        }
+        command
             .arg(url)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

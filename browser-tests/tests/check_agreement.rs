@@ -4,15 +4,24 @@
 //! `testing::fetch` in process. Chromium's verdict must equal `browsers.chromium`, its console
 //! line the CLI's `message`, and `testing::fetch` the CLI's verdict.
 //!
+//! Every case runs twice: over plain HTTP, and over HTTPS with a certificate a test CA signed
+//! (made at test time). The CLI trusts that CA through `--cacert`; Chromium trusts only the
+//! server certificate's public key (`--ignore-certificate-errors-spki-list`), and a second
+//! server whose certificate another CA signed shows that every other certificate is still
+//! refused — by Chromium and by the CLI alike.
+//!
 //! Without Chromium it prints a notice and passes, unless `CI` is set (or
 //! `TOWER_CORS_BROWSER=require`), like the browser matrix.
 
 #[path = "../../cli/tests/support/mod.rs"]
 mod support;
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use base64::Engine as _;
 use tower_cors::browser::{Credentials, Engine, FetchRequest};
 use tower_cors::testing;
 use tower_cors_browser_tests::{
@@ -20,6 +29,76 @@ use tower_cors_browser_tests::{
     Credentials as PageCredentials, PageServer, Probe,
 };
 use tower_cors_cli::check::{check, CheckArgs};
+
+/// One case, served over one scheme.
+struct Target {
+    case: support::Case,
+    /// `https-` for the HTTPS run, empty for plain HTTP.
+    prefix: &'static str,
+    url: String,
+    /// The CA file the CLI is given (`--cacert`) for HTTPS.
+    cacert: Option<PathBuf>,
+}
+
+impl Target {
+    fn id(&self) -> String {
+        format!("{}{}", self.prefix, self.case.id)
+    }
+}
+
+/// Where the misconfigured and the correct app listen, over one scheme.
+struct Servers {
+    scheme: &'static str,
+    prefix: &'static str,
+    broken: SocketAddr,
+    correct: SocketAddr,
+    cacert: Option<PathBuf>,
+}
+
+/// `--ignore-certificate-errors-spki-list`'s form of a public key: base64 of the SHA-256 of its
+/// DER SubjectPublicKeyInfo.
+fn spki_pin(spki_der: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, spki_der);
+    base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+}
+
+fn check_args(
+    url: String,
+    origin: &str,
+    case: &support::Case,
+    cacert: Option<PathBuf>,
+) -> CheckArgs {
+    CheckArgs {
+        url,
+        origin: origin.to_owned(),
+        method: case.method.to_owned(),
+        headers: case
+            .headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect(),
+        credentials: case.credentials,
+        cookie: None,
+        json: true,
+        cacert,
+        timeout: 10.0,
+    }
+}
+
+fn probe(id: String, url: String, case: &support::Case, cors_console: bool) -> Probe {
+    Probe {
+        id,
+        url,
+        method: case.method,
+        headers: case.headers.to_vec(),
+        credentials: if case.credentials {
+            PageCredentials::Include
+        } else {
+            PageCredentials::SameOrigin
+        },
+        cors_console,
+    }
+}
 
 #[test]
 fn chromium_agrees_with_cors_check_and_testing_fetch() {
@@ -44,58 +123,86 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        let started = Instant::now();
         let pages = PageServer::start().await.expect("page server");
         let origin = page_origin(&pages);
         let broken = support::misconfigured();
         let correct = support::correct(&origin);
-        let broken_addr = support::serve(broken.clone()).await;
-        let correct_addr = support::serve(correct.clone()).await;
-        let cases = support::cases();
-        let url = |case: &support::Case| {
-            let addr = if case.correct {
-                correct_addr
-            } else {
-                broken_addr
-            };
-            format!("http://{addr}{}?case={}", case.path, case.id)
-        };
+        let ca = support::tls::make_ca();
+        // Signed by a CA nobody was told about: Chromium and the CLI must both refuse it.
+        let stranger_ca = support::tls::make_ca();
+        let servers = [
+            Servers {
+                scheme: "http",
+                prefix: "",
+                broken: support::serve(broken.clone()).await,
+                correct: support::serve(correct.clone()).await,
+                cacert: None,
+            },
+            Servers {
+                scheme: "https",
+                prefix: "https-",
+                broken: support::tls::serve_tls(broken.clone(), &ca).await,
+                correct: support::tls::serve_tls(correct.clone(), &ca).await,
+                cacert: Some(ca.pem_file.clone()),
+            },
+        ];
+        let stranger = support::tls::serve_tls(correct.clone(), &stranger_ca).await;
+        let stranger_case = support::cases()
+            .into_iter()
+            .find(|case| case.id == "correct-simple")
+            .expect("the correct-simple case");
+        let stranger_url = format!("https://{stranger}{}?case=untrusted", stranger_case.path);
 
-        let probes: Vec<Probe> = cases
+        let targets: Vec<Target> = servers
             .iter()
-            .map(|case| Probe {
-                id: case.id.to_owned(),
-                url: url(case),
-                method: case.method,
-                headers: case.headers.to_vec(),
-                credentials: if case.credentials {
-                    PageCredentials::Include
-                } else {
-                    PageCredentials::SameOrigin
-                },
+            .flat_map(|servers| {
+                support::cases().into_iter().map(move |case| {
+                    let addr = if case.correct {
+                        servers.correct
+                    } else {
+                        servers.broken
+                    };
+                    Target {
+                        case,
+                        prefix: servers.prefix,
+                        url: format!("{}://{addr}{}?case={}", servers.scheme, case.path, case.id),
+                        cacert: servers.cacert.clone(),
+                    }
+                })
             })
             .collect();
-        let seen = run_in_chromium(&chromium, &pages, &probes, Duration::from_secs(60))
-            .await
-            .expect("the page ran");
+
+        let mut probes: Vec<Probe> = targets
+            .iter()
+            .map(|t| probe(t.id(), t.url.clone(), &t.case, true))
+            .collect();
+        probes.push(probe(
+            "untrusted-certificate".to_owned(),
+            stranger_url.clone(),
+            &stranger_case,
+            false,
+        ));
+        let trusted = [spki_pin(&ca.leaf_spki)];
+        let seen = run_in_chromium(
+            &chromium,
+            &pages,
+            &probes,
+            &trusted,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the page ran");
 
         let mut problems = Vec::new();
-        for (case, seen) in cases.iter().zip(&seen) {
-            let id = case.id;
-            let report = check(&CheckArgs {
-                url: url(case),
-                origin: origin.clone(),
-                method: case.method.to_owned(),
-                headers: case
-                    .headers
-                    .iter()
-                    .map(|(n, v)| format!("{n}: {v}"))
-                    .collect(),
-                credentials: case.credentials,
-                cookie: None,
-                json: true,
-                cacert: None,
-                timeout: 10.0,
-            })
+        for (target, seen) in targets.iter().zip(&seen) {
+            let (case, id) = (&target.case, target.id());
+            let report = check(&check_args(
+                target.url.clone(),
+                &origin,
+                case,
+                target.cacert.clone(),
+            ))
             .await;
             let json = report.to_json();
             let chromium_says = if seen.readable { "allowed" } else { "blocked" };
@@ -124,7 +231,7 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
                 }
             }
 
-            let mut builder = FetchRequest::builder(&url(case), &origin).method(case.method);
+            let mut builder = FetchRequest::builder(&target.url, &origin).method(case.method);
             for (name, value) in case.headers {
                 builder = builder.header(name, value);
             }
@@ -151,6 +258,43 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
                 problems.push(format!("{id}: testing::fetch words it {verdict}"));
             }
         }
+
+        // The certificate nobody trusts: a network error in Chromium (no CORS line, as CORS
+        // never started), a TLS error from the CLI even with the test CA.
+        let untrusted = seen.last().expect("one result per probe");
+        let report = check(&check_args(
+            stranger_url,
+            &origin,
+            &stranger_case,
+            Some(ca.pem_file.clone()),
+        ))
+        .await;
+        let json = report.to_json();
+        println!(
+            "untrusted-certificate: chromium {}, cors check {}",
+            if untrusted.readable {
+                "allowed"
+            } else {
+                "failed"
+            },
+            json["verdict"]
+        );
+        if untrusted.readable || untrusted.console.is_some() {
+            problems.push(format!(
+                "untrusted-certificate: Chromium accepted a certificate it was not told to \
+                 trust ({untrusted:?})"
+            ));
+        }
+        if json["verdict"] != "error"
+            || !json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("TLS handshake"))
+        {
+            problems.push(format!(
+                "untrusted-certificate: cors check --cacert of another CA said {json}"
+            ));
+        }
+
         assert!(
             problems.is_empty(),
             "{} disagreement(s):\n{}",
@@ -158,9 +302,13 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             problems.join("\n")
         );
         println!(
-            "check agreement: {}/{} cases agree",
-            cases.len(),
-            cases.len()
+            "check agreement: {}/{} cases agree ({} over HTTP, {} over HTTPS), and an \
+             untrusted certificate is refused, in {:.1?}",
+            targets.len(),
+            targets.len(),
+            targets.iter().filter(|t| t.prefix.is_empty()).count(),
+            targets.iter().filter(|t| !t.prefix.is_empty()).count(),
+            started.elapsed()
         );
     });
 }

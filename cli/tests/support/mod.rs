@@ -1,9 +1,12 @@
 //! Stand-in APIs for the `cors check` tests and the browser agreement test: one axum app whose
 //! routes are each misconfigured in one well-known way, and one correctly configured app behind
 //! tower-cors. Routes that allow "the" origin echo the request's `Origin`, so the same app
-//! serves a test origin and a real browser page alike.
+//! serves a test origin and a real browser page alike. [`tls`] serves either over HTTPS with a
+//! test CA.
 
 #![allow(dead_code)] // Each test binary that includes this module uses a different part.
+
+pub mod tls;
 
 use std::net::SocketAddr;
 
