@@ -568,8 +568,9 @@ pub(crate) struct ActualHeaders {
 
 impl ActualHeaders {
     /// Like [`CorsHeaders::apply_to`], moving the values into `map` (so applying twice adds
-    /// nothing the second time).
-    #[inline]
+    /// nothing the second time). Always inlined into the response future's `poll`, which
+    /// calls it from two states.
+    #[inline(always)]
     pub(crate) fn apply_to(&mut self, map: &mut HeaderMap) {
         // One pass over the response's few header names answers both questions that would
         // otherwise cost a lookup each.

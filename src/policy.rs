@@ -354,7 +354,11 @@ impl Policy {
     /// Decides what to do with a request head. `origin_answer` is the asynchronous predicate's
     /// verdict, once known. A head without `Parts` must only be given when
     /// [`needs_parts`](Self::needs_parts) is false.
-    #[inline]
+    ///
+    /// Always inlined: with a policy set's path calling it too, the compiler would otherwise
+    /// keep one shared copy, and the single-policy `call` would pay a call and a decision
+    /// written to memory and read back.
+    #[inline(always)]
     pub(crate) fn evaluate<'a, H: RequestHead>(
         &'a self,
         head: &'a H,
