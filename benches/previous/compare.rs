@@ -5,7 +5,8 @@
 //! placement alone moves the figures. `benches/README.md` gives the setup and the commands.
 //!
 //! `ROUNDS=10000 target/release/deps/previous-*` (optionally a group name filter); `SWAP=1`
-//! swaps the new and the previous layer's places in the rotation.
+//! swaps the new and the previous layer's places in the rotation; `RELOAD=1` measures the
+//! layers' reloadable forms.
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::pin;
@@ -144,7 +145,7 @@ fn main() {
             continue;
         }
         let mut bare = Hello;
-        let mut new = tower_cors::CorsLayer::builder()
+        let new = tower_cors::CorsLayer::builder()
             .allow_methods(METHODS)
             .allow_headers(ALLOWED_HEADERS)
             .expose_headers(["x-request-id"])
@@ -152,9 +153,8 @@ fn main() {
             .max_age(MAX_AGE)
             .allow_origins(origins())
             .build()
-            .unwrap()
-            .layer(Hello);
-        let mut old = tower_cors_old::CorsLayer::builder()
+            .unwrap();
+        let old = tower_cors_old::CorsLayer::builder()
             .allow_methods(METHODS)
             .allow_headers(ALLOWED_HEADERS)
             .expose_headers(["x-request-id"])
@@ -162,9 +162,8 @@ fn main() {
             .max_age(MAX_AGE)
             .allow_origins(origins())
             .build()
-            .unwrap()
-            .layer(Hello);
-        let mut twin = tower_cors_twin::CorsLayer::builder()
+            .unwrap();
+        let twin = tower_cors_twin::CorsLayer::builder()
             .allow_methods(METHODS)
             .allow_headers(ALLOWED_HEADERS)
             .expose_headers(["x-request-id"])
@@ -172,8 +171,18 @@ fn main() {
             .max_age(MAX_AGE)
             .allow_origins(origins())
             .build()
-            .unwrap()
-            .layer(Hello);
+            .unwrap();
+        // `RELOAD=1`: the same policy behind each layer's reloadable form.
+        let reload = std::env::var_os("RELOAD").is_some();
+        let (mut new, mut old, mut twin) = if reload {
+            (
+                new.into_reloadable().0.layer(Hello),
+                old.into_reloadable().0.layer(Hello),
+                twin.into_reloadable().0.layer(Hello),
+            )
+        } else {
+            (new.layer(Hello), old.layer(Hello), twin.layer(Hello))
+        };
         let a = drive(&mut new, &waker, head.build());
         let b = drive(&mut old, &waker, head.build());
         assert_eq!(
