@@ -828,7 +828,6 @@ impl CorsBuilder {
                 Some(joined) => Some(shared_value(joined)),
             },
             vary_actual_flags,
-            vary_origin: HeaderValue::from_static("Origin"),
         };
         origins.intern_values();
         let mut policy = Policy {
@@ -847,7 +846,6 @@ impl CorsBuilder {
             values,
             prebuilt: Default::default(),
             name: ctx.name.clone(),
-            selection_vary: ctx.vary_origin || !ctx.extra_vary.is_empty(),
         };
         policy.prebuild_answers();
         Ok((policy, lints))

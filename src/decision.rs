@@ -467,16 +467,18 @@ impl<'a> CorsHeaders<'a> {
                 && matches!(self.allow_headers, AllowHeaders::None)
                 && self.max_age.is_none()
                 && self.allow_private_network.is_none()
-                && self.vary_flags.0 & !(VaryFlags::ORIGIN | VaryFlags::EXTRA) == 0,
+                && self.vary_flags.0 & !(VaryFlags::ORIGIN | VaryFlags::EXTRA) == 0
+                && self.vary.is_some() == (self.vary_flags.0 != 0),
             "preflight headers on an actual response"
         );
         ActualHeaders {
             allow_origin: self.allow_origin.cloned(),
             expose_headers: self.expose_headers.cloned(),
             credentials: self.allow_credentials.is_some(),
-            // A set's selector headers travel apart (see `extra_vary`), so that the common
-            // case stays a flag.
-            vary_origin: self.vary.is_some() && self.vary_flags.0 & VaryFlags::EXTRA == 0,
+            // `Vary: Origin` alone is a flag; a set's selector headers travel apart (see
+            // `extra_vary`). An actual response's `Vary` is built from exactly its flags, so
+            // the flags alone tell (one comparison on the cheapest paths).
+            vary_origin: self.vary_flags.0 == VaryFlags::ORIGIN,
             strip: self.owns_cors_headers,
         }
     }
@@ -568,8 +570,9 @@ pub(crate) struct ActualHeaders {
 
 impl ActualHeaders {
     /// Like [`CorsHeaders::apply_to`], moving the values into `map` (so applying twice adds
-    /// nothing the second time).
-    #[inline]
+    /// nothing the second time). Always inlined into the response future's `poll`, which
+    /// calls it from two states.
+    #[inline(always)]
     pub(crate) fn apply_to(&mut self, map: &mut HeaderMap) {
         // One pass over the response's few header names answers both questions that would
         // otherwise cost a lookup each.

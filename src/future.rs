@@ -229,50 +229,90 @@ where
                     finish.apply_to(response.headers_mut());
                     return Poll::Ready(Ok(response));
                 }
+                // The rarer states are polled out of line: their code inside this loop made
+                // every poll set up a larger frame (the common states' requests paid for it).
                 StateProj::PassThroughRecorded { future, finish } => {
-                    let mut response = ready!(future.poll(cx))?;
-                    finish.0.apply_to(response.headers_mut());
-                    response.extensions_mut().insert(finish.1.clone());
-                    return Poll::Ready(Ok(response));
+                    return poll_pass_through_recorded(future, finish, cx);
                 }
                 StateProj::Recorded {
                     future,
                     finish,
                     extras,
-                } => {
-                    let mut response = ready!(future.poll(cx))?;
-                    finish.apply_to(response.headers_mut());
-                    let extras = std::mem::take(extras);
-                    if let Some(vary) = extras.vary {
-                        vary.apply_to(response.headers_mut());
-                    }
-                    if let Some(summary) = extras.summary {
-                        response.extensions_mut().insert(summary);
-                    }
-                    return Poll::Ready(Ok(response));
-                }
+                } => return poll_recorded(future, finish, extras, cx),
                 StateProj::Origin {
                     check,
                     request,
                     inner,
                     decider,
                 } => {
-                    let allowed = ready!(Pin::new(check).poll(cx));
-                    let (parts, body) = request
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    let mut inner = inner
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    let policy = decider.policy();
-                    // With an answer, the policy always decides.
-                    let (plan, extras) = decider.decide(&parts, allowed);
-                    let request = Request::from_parts(parts, body);
-                    let next =
-                        ResponseFuture::start_recorded(plan, extras, policy, &mut inner, request);
-                    state.set(next.state);
+                    let next = ready!(poll_origin(check, request, inner, decider, cx));
+                    state.set(next);
                 }
             }
         }
     }
+}
+
+#[inline(never)]
+fn poll_pass_through_recorded<F, R, E>(
+    future: Pin<&mut F>,
+    finish: &mut (OwnedCorsHeaders, DecisionSummary),
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<R>, E>>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    let mut response = ready!(future.poll(cx))?;
+    finish.0.apply_to(response.headers_mut());
+    response.extensions_mut().insert(finish.1.clone());
+    Poll::Ready(Ok(response))
+}
+
+#[inline(never)]
+fn poll_recorded<F, R, E>(
+    future: Pin<&mut F>,
+    finish: &mut ActualHeaders,
+    extras: &mut Extras,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Response<R>, E>>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    let mut response = ready!(future.poll(cx))?;
+    finish.apply_to(response.headers_mut());
+    let extras = std::mem::take(extras);
+    if let Some(vary) = extras.vary {
+        vary.apply_to(response.headers_mut());
+    }
+    if let Some(summary) = extras.summary {
+        response.extensions_mut().insert(summary);
+    }
+    Poll::Ready(Ok(response))
+}
+
+/// Once the asynchronous origin check answers: decides, and the state that carries it out.
+#[inline(never)]
+fn poll_origin<S, B, R>(
+    check: &mut OriginFuture,
+    request: &mut Option<(Parts, B)>,
+    inner: &mut Option<S>,
+    decider: &Decider,
+    cx: &mut Context<'_>,
+) -> Poll<State<S, B>>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+    R: Default,
+{
+    let allowed = ready!(Pin::new(check).poll(cx));
+    let (parts, body) = request
+        .take()
+        .expect("ResponseFuture polled after completion");
+    let mut inner = inner
+        .take()
+        .expect("ResponseFuture polled after completion");
+    let policy = decider.policy();
+    // With an answer, the policy always decides.
+    let (plan, extras) = decider.decide(&parts, allowed);
+    let request = Request::from_parts(parts, body);
+    Poll::Ready(ResponseFuture::start_recorded(plan, extras, policy, &mut inner, request).state)
 }

@@ -103,8 +103,6 @@ pub(crate) struct Precomputed {
     /// what a policy set's selection depends on.
     pub(crate) vary_actual: Option<HeaderValue>,
     pub(crate) vary_actual_flags: VaryFlags,
-    /// `Origin`, for a policy outside a set (whose `vary_actual` is this or nothing).
-    pub(crate) vary_origin: HeaderValue,
 }
 
 /// A compiled CORS policy.
@@ -127,8 +125,6 @@ pub(crate) struct Policy {
     pub(crate) prebuilt: Prebuilt,
     /// Its name in decisions, events and metrics.
     pub(crate) name: std::sync::Arc<str>,
-    /// Whether its responses also vary with a policy set's selection (`vary_actual` says how).
-    pub(crate) selection_vary: bool,
 }
 
 /// Which `Access-Control-Allow-Headers` an accepted preflight's answer carries.
@@ -354,7 +350,11 @@ impl Policy {
     /// Decides what to do with a request head. `origin_answer` is the asynchronous predicate's
     /// verdict, once known. A head without `Parts` must only be given when
     /// [`needs_parts`](Self::needs_parts) is false.
-    #[inline]
+    ///
+    /// Always inlined: with a policy set's path calling it too, the compiler would otherwise
+    /// keep one shared copy, and the single-policy `call` would pay a call and a decision
+    /// written to memory and read back.
+    #[inline(always)]
     pub(crate) fn evaluate<'a, H: RequestHead>(
         &'a self,
         head: &'a H,
@@ -638,18 +638,8 @@ impl Policy {
 
     #[inline]
     fn vary_origin_headers(&self) -> CorsHeaders<'_> {
-        // Outside a set, constants: what the single-policy path has always done.
-        if !self.selection_vary {
-            return if self.any_origin {
-                CorsHeaders::empty(&self.name)
-            } else {
-                CorsHeaders {
-                    vary_flags: VaryFlags(VaryFlags::ORIGIN),
-                    vary: Some(&self.values.vary_origin),
-                    ..CorsHeaders::empty(&self.name)
-                }
-            };
-        }
+        // For a single policy `Origin` (a static value) unless any origin is allowed, as it
+        // always was; in a set, also what the selection depends on. Read as is, no branch.
         CorsHeaders {
             vary_flags: self.values.vary_actual_flags,
             vary: self.values.vary_actual.as_ref(),
