@@ -10,6 +10,9 @@
 //! runs are interleaved (direct, proxy, direct, proxy...) so drift on the shared machine hits
 //! both alike, and each ratio is taken within one round. The resident set is the proxy
 //! process's own, read from /proc while 256 connections stream 1 MiB bodies through it.
+//!
+//! With `TOWER_CORS_PROXY_BENCH_FLOORS` set it compares only forwarders without checks (the
+//! pooled one and a per-connection one without a pool) with direct; see the README.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
