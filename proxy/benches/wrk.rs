@@ -10,6 +10,9 @@
 //! runs are interleaved (direct, proxy, direct, proxy...) so drift on the shared machine hits
 //! both alike, and each ratio is taken within one round. The resident set is the proxy
 //! process's own, read from /proc while 256 connections stream 1 MiB bodies through it.
+//!
+//! With `TOWER_CORS_PROXY_BENCH_FLOORS` set it compares only forwarders without checks (the
+//! pooled one and a per-connection one without a pool) with direct; see the README.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -30,9 +33,9 @@ use tower_cors_proxy::{Proxy, ProxyConfig};
 const ROUNDS: usize = 3;
 const SECONDS: u32 = 5;
 
-fn runtime() -> tokio::runtime::Runtime {
+fn runtime(workers: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .expect("a runtime")
@@ -134,6 +137,54 @@ async fn bare(upstream: SocketAddr) -> SocketAddr {
     addr
 }
 
+/// A forwarder without a pool: each inbound connection gets one upstream connection of its own
+/// (`hyper::client::conn::http1`), and its requests go out on it one after the other. Tells
+/// whether the bare forwarder's floor comes from the pooled client or from forwarding at all.
+async fn per_connection(upstream: SocketAddr) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let Ok(out) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = out.set_nodelay(true);
+                let Ok((sender, connection)) = hyper::client::conn::http1::handshake::<
+                    _,
+                    hyper::body::Incoming,
+                >(TokioIo::new(out))
+                .await
+                else {
+                    return;
+                };
+                tokio::spawn(connection);
+                // HTTP/1 serves one request of a connection at a time, so the lock is never
+                // contended; it only lets the `Fn` service reach the `&mut` sender.
+                let sender = Arc::new(tokio::sync::Mutex::new(sender));
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let sender = sender.clone();
+                    async move {
+                        let response = {
+                            let mut sender = sender.lock().await;
+                            sender.ready().await?;
+                            sender.send_request(request)
+                        };
+                        response.await
+                    }
+                });
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Run {
     rps: f64,
@@ -208,7 +259,7 @@ const UPSTREAM: &str = "TOWER_CORS_PROXY_BENCH_UPSTREAM";
 
 /// Runs as the upstream or the proxy: prints the address, serves until stdin closes.
 fn serve_role(role: &str) {
-    let rt = runtime();
+    let rt = runtime(if role == "per-connection-2" { 2 } else { 1 });
     let addr = rt.block_on(async {
         let up = || {
             std::env::var(UPSTREAM)
@@ -219,6 +270,7 @@ fn serve_role(role: &str) {
         match role {
             "upstream" => upstream().await,
             "bare" => bare(up()).await,
+            "per-connection" | "per-connection-2" => per_connection(up()).await,
             _ => proxy(up()).await,
         }
     });
@@ -286,6 +338,50 @@ const LAYOUTS: [Layout; 3] = [
     },
 ];
 
+/// Set: compare only the forwarders without checks (pooled client, per-connection client on one
+/// and on two worker threads) with direct, small GETs, split and unpinned layouts.
+const FLOORS: &str = "TOWER_CORS_PROXY_BENCH_FLOORS";
+
+fn floors() {
+    const FORWARDERS: [&str; 3] = ["bare", "per-connection", "per-connection-2"];
+    println!(
+        "wrk -t1, {SECONDS} s per run, {ROUNDS} rounds, direct and {FORWARDERS:?} interleaved"
+    );
+    for layout in [&LAYOUTS[0], &LAYOUTS[2]] {
+        let (mut up_child, up) = spawn("upstream", layout.upstream, None);
+        let mut forwarders: Vec<(Child, SocketAddr)> = FORWARDERS
+            .iter()
+            .map(|role| spawn(role, layout.proxy, Some(up)))
+            .collect();
+        println!("\nlayout {}", layout.name);
+        for connections in [16u32, 64] {
+            for round in 1..=ROUNDS {
+                let direct = wrk(&format!("http://{up}/small"), connections, layout.wrk);
+                let mut line = format!(
+                    "small GET c={connections} round {round}: direct {:.0} req/s p99 {:.2} ms",
+                    direct.rps, direct.p99_ms
+                );
+                for (role, (_, addr)) in FORWARDERS.iter().zip(&forwarders) {
+                    let run = wrk(&format!("http://{addr}/small"), connections, layout.wrk);
+                    line.push_str(&format!(
+                        " | {role} {:.0} req/s p99 {:.2} ms, /direct {:.2}",
+                        run.rps,
+                        run.p99_ms,
+                        run.rps / direct.rps
+                    ));
+                }
+                println!("{line}");
+            }
+        }
+        drop(up_child.stdin.take());
+        let _ = up_child.wait();
+        for (child, _) in &mut forwarders {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing: do not run then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -293,6 +389,9 @@ fn main() {
     }
     if let Ok(role) = std::env::var(ROLE) {
         return serve_role(&role);
+    }
+    if std::env::var_os(FLOORS).is_some() {
+        return floors();
     }
     println!("wrk -t1, {SECONDS} s per run, {ROUNDS} rounds, direct and proxied interleaved");
     for (index, layout) in LAYOUTS.iter().enumerate() {
