@@ -12,8 +12,8 @@ use tower_layer::Layer;
 use crate::builder::CorsBuilder;
 use crate::error::ConfigError;
 use crate::layer::CorsLayer;
-use crate::service::{Cors, PolicySource};
-use crate::set::{CorsSetBuilder, Engine};
+use crate::service::{Cors, Loaded, PolicySource};
+use crate::set::CorsSetBuilder;
 
 /// A [`CorsLayer`] whose policy a [`ReloadHandle`] can replace at run time.
 ///
@@ -37,7 +37,7 @@ use crate::set::{CorsSetBuilder, Engine};
 /// ```
 #[derive(Clone)]
 pub struct ReloadableCorsLayer {
-    current: Arc<ArcSwap<Engine>>,
+    current: Arc<ArcSwap<Loaded>>,
 }
 
 /// Replaces the policy of a [`ReloadableCorsLayer`] and of every service it made.
@@ -65,14 +65,14 @@ pub struct ReloadableCorsLayer {
 /// ```
 #[derive(Clone)]
 pub struct ReloadHandle {
-    current: Arc<ArcSwap<Engine>>,
+    current: Arc<ArcSwap<Loaded>>,
 }
 
 impl CorsLayer {
     /// Makes this layer reloadable: returns the layer to install and the handle that swaps its
     /// policy.
     pub fn into_reloadable(self) -> (ReloadableCorsLayer, ReloadHandle) {
-        let current = Arc::new(ArcSwap::new(self.engine_arc()));
+        let current = Arc::new(ArcSwap::new(Arc::new(Loaded::new(self.engine_arc()))));
         (
             ReloadableCorsLayer {
                 current: current.clone(),
@@ -85,7 +85,7 @@ impl CorsLayer {
 impl ReloadableCorsLayer {
     /// A fixed layer with the policy in force now (for [`CorsLayer::evaluate`]).
     pub fn current(&self) -> CorsLayer {
-        CorsLayer::from_engine(self.current.load_full())
+        CorsLayer::from_engine(self.current.load().engine.clone())
     }
 }
 
@@ -126,12 +126,13 @@ impl ReloadHandle {
     /// Makes an already built layer's policy (or whole policy set, with its shadow candidate
     /// and recording) the current one, in one atomic swap.
     pub fn replace(&self, layer: CorsLayer) {
-        self.current.store(layer.engine_arc());
+        self.current
+            .store(Arc::new(Loaded::new(layer.engine_arc())));
     }
 
     /// A fixed layer with the policy in force now.
     pub fn current(&self) -> CorsLayer {
-        CorsLayer::from_engine(self.current.load_full())
+        CorsLayer::from_engine(self.current.load().engine.clone())
     }
 }
 

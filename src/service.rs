@@ -57,7 +57,24 @@ pub(crate) enum PolicySource {
     /// A policy set, shadow evaluation or recorded decisions.
     Engine(Arc<Engine>),
     /// Whatever a [`ReloadHandle`](crate::ReloadHandle) last stored, loaded once per request.
-    Reloadable(Arc<arc_swap::ArcSwap<Engine>>),
+    Reloadable(Arc<arc_swap::ArcSwap<Loaded>>),
+}
+
+/// What a reloadable layer holds: the engine, and its single policy (when it is one) one
+/// pointer away, so a request does not read the engine's flag and member list to reach it.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    pub(crate) engine: Arc<Engine>,
+    plain: Option<Arc<Policy>>,
+}
+
+impl Loaded {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+        Loaded {
+            plain: engine.plain().cloned(),
+            engine,
+        }
+    }
 }
 
 /// Who decides a request once its asynchronous origin check is answered.
@@ -257,10 +274,10 @@ where
         PolicySource::Plain(policy) => call_plain(inner, policy, request),
         PolicySource::Engine(engine) => call_engine(inner, engine, request),
         PolicySource::Reloadable(current) => {
-            let engine = current.load();
-            match engine.plain() {
+            let loaded = current.load();
+            match &loaded.plain {
                 Some(policy) => call_plain(inner, policy, request),
-                None => call_engine(inner, &engine, request),
+                None => call_engine(inner, &loaded.engine, request),
             }
         }
     }
