@@ -16,7 +16,7 @@ mod servers;
 
 pub use agreement::{page_origin, run_in_chromium, Probe, Seen};
 pub use browser::{chromium_version, locate_chromium, Browser};
-pub use matrix::{Matrix, Report, Verdict};
+pub use matrix::{run_main, Matrix, Report, Verdict};
 pub use scenario::{
     blocked, get, readable, Credentials, Expect, Fetch, Page, Scenario, ServerCheck,
 };

@@ -2,10 +2,12 @@
 //! compares what each page and each server observed with the hand-written expectations.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::browser::Browser;
+use crate::browser::{chromium_version, locate_chromium, Browser};
 use crate::page::{self, Observed, StepSpec};
 use crate::scenario::{Expect, Page, Scenario, ServerCheck};
 use crate::servers::{Hits, PageServer};
@@ -463,5 +465,69 @@ impl Report {
             }
         }
         out
+    }
+}
+
+/// The `main` of a matrix binary (`harness = false`): finds Chromium — required when `CI` is set
+/// or `TOWER_CORS_BROWSER=require`, otherwise skipped with a notice — starts the page server and,
+/// with `start`, the servers under test, runs `scenarios` and prints the report, ending with
+/// `{name}: P/N scenarios passed`. `TOWER_CORS_BROWSER_WIRE=1` also lists, for passing
+/// scenarios, what went over the wire.
+pub fn run_main<F, Fut>(name: &str, scenarios: Vec<Scenario>, start: F) -> ExitCode
+where
+    F: FnOnce(Matrix, Hits) -> Fut,
+    Fut: Future<Output = Matrix>,
+{
+    // `cargo test -- --list` (and tools such as nextest) only ask what is here.
+    if std::env::args().any(|arg| arg == "--list") {
+        println!("{}: test", name.replace(' ', "_"));
+        return ExitCode::SUCCESS;
+    }
+    let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+        || std::env::var("TOWER_CORS_BROWSER").is_ok_and(|v| v == "require");
+    let chromium = match locate_chromium() {
+        Ok(path) => path,
+        Err(why) if required => {
+            println!("{name}: Chromium is required (CI or TOWER_CORS_BROWSER=require) but {why}");
+            println!("{name}: install it with `bash .ci/browser-deps.sh`");
+            println!("{name}: 0/0 scenarios passed (no Chromium)");
+            return ExitCode::FAILURE;
+        }
+        Err(why) => {
+            println!("notice: skipping the {name}: {why}.");
+            println!("notice: install Chromium (`bash .ci/browser-deps.sh`) or set CHROMIUM=/path/to/chromium.");
+            println!("{name}: skipped (no Chromium)");
+            return ExitCode::SUCCESS;
+        }
+    };
+    println!(
+        "{name}: {} ({})",
+        chromium_version(&chromium).unwrap_or_else(|| "unknown version".to_owned()),
+        chromium.display()
+    );
+
+    let started = Instant::now();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let report = runtime.block_on(async {
+        let hits = Hits::default();
+        let pages = PageServer::start().await.expect("page server on 127.0.0.1");
+        let matrix = start(Matrix::new(chromium, pages, hits.clone()), hits).await;
+        matrix.run(&scenarios).await
+    });
+    let wire = std::env::var_os("TOWER_CORS_BROWSER_WIRE").is_some_and(|v| !v.is_empty());
+    print!("{}", report.render(wire));
+    let (passed, total) = report.score();
+    println!(
+        "{name}: finished in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("{name}: {passed}/{total} scenarios passed");
+    if passed == total && total > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

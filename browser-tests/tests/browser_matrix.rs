@@ -8,16 +8,15 @@
 //! `browser matrix: P/N scenarios passed`, and fails if any scenario does.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::Router;
 use tower_cors::CorsLayer;
 use tower_cors_browser_tests::{
-    blocked, chromium_version, get, inner_route, locate_chromium, readable, serve_api,
-    Credentials::*, Fetch, Hits, Matrix, Page::*, PageServer, Scenario, ServerCheck::*,
-    SCENARIO_ROUTE,
+    blocked, get, inner_route, readable, serve_api, Credentials::*, Fetch, Hits, Matrix, Page::*,
+    Scenario, ServerCheck::*, SCENARIO_ROUTE,
 };
 
 // API names, as scenarios refer to them. Each is one server with one policy (see `start_apis`).
@@ -40,62 +39,14 @@ const ASYNC_PREDICATE: &str = "async-predicate";
 const ELSEWHERE: &str = "https://app.example.com";
 
 fn main() -> ExitCode {
-    // `cargo test -- --list` (and tools such as nextest) only ask what is here.
-    if std::env::args().any(|arg| arg == "--list") {
-        println!("browser_matrix: test");
-        return ExitCode::SUCCESS;
-    }
-    let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var("TOWER_CORS_BROWSER").is_ok_and(|v| v == "require");
-    let chromium = match locate_chromium() {
-        Ok(path) => path,
-        Err(why) if required => {
-            println!(
-                "browser matrix: Chromium is required (CI or TOWER_CORS_BROWSER=require) but {why}"
-            );
-            println!("browser matrix: install it with `bash .ci/browser-deps.sh`");
-            println!("browser matrix: 0/0 scenarios passed (no Chromium)");
-            return ExitCode::FAILURE;
-        }
-        Err(why) => {
-            println!("notice: skipping the browser matrix: {why}.");
-            println!("notice: install Chromium (`bash .ci/browser-deps.sh`) or set CHROMIUM=/path/to/chromium.");
-            println!("browser matrix: skipped (no Chromium)");
-            return ExitCode::SUCCESS;
-        }
-    };
-    println!(
-        "browser matrix: {} ({})",
-        chromium_version(&chromium).unwrap_or_else(|| "unknown version".to_owned()),
-        chromium.display()
-    );
-
-    let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let report = runtime.block_on(async {
-        let hits = Hits::default();
-        let pages = PageServer::start().await.expect("page server on 127.0.0.1");
-        let mut matrix = Matrix::new(chromium, pages, hits.clone());
-        start_apis(&mut matrix, &hits).await;
-        matrix.run(&scenarios()).await
-    });
-    // TOWER_CORS_BROWSER_WIRE=1 also lists, for passing scenarios, what went over the wire.
-    let wire = std::env::var_os("TOWER_CORS_BROWSER_WIRE").is_some_and(|v| !v.is_empty());
-    print!("{}", report.render(wire));
-    let (passed, total) = report.score();
-    println!(
-        "browser matrix: finished in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    println!("browser matrix: {passed}/{total} scenarios passed");
-    if passed == total && total > 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    tower_cors_browser_tests::run_main(
+        "browser matrix",
+        scenarios(),
+        |mut matrix, hits| async move {
+            start_apis(&mut matrix, &hits).await;
+            matrix
+        },
+    )
 }
 
 /// The policies under test, one server each, all on `127.0.0.1`.

@@ -6,13 +6,11 @@
 //! `proxy matrix: P/N scenarios passed`.
 
 use std::process::ExitCode;
-use std::time::Instant;
 
 use axum::Router;
 use tower_cors_browser_tests::{
-    blocked, chromium_version, get, inner_route, locate_chromium, readable, serve_api,
-    Credentials::*, Fetch, Hits, Matrix, Page::*, PageServer, Scenario, ServerCheck::*,
-    SCENARIO_ROUTE,
+    blocked, get, inner_route, readable, serve_api, Credentials::*, Fetch, Hits, Matrix, Page::*,
+    Scenario, ServerCheck::*, SCENARIO_ROUTE,
 };
 use tower_cors_proxy::{Proxy, ProxyConfig};
 
@@ -22,57 +20,10 @@ const DIRECT: &str = "direct";
 const PROXY: &str = "proxy";
 
 fn main() -> ExitCode {
-    if std::env::args().any(|arg| arg == "--list") {
-        println!("proxy_matrix: test");
-        return ExitCode::SUCCESS;
-    }
-    let required = std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-        || std::env::var("TOWER_CORS_BROWSER").is_ok_and(|v| v == "require");
-    let chromium = match locate_chromium() {
-        Ok(path) => path,
-        Err(why) if required => {
-            println!(
-                "proxy matrix: Chromium is required (CI or TOWER_CORS_BROWSER=require) but {why}"
-            );
-            println!("proxy matrix: 0/0 scenarios passed (no Chromium)");
-            return ExitCode::FAILURE;
-        }
-        Err(why) => {
-            println!("notice: skipping the proxy matrix: {why}.");
-            println!("notice: install Chromium (`bash .ci/browser-deps.sh`) or set CHROMIUM=/path/to/chromium.");
-            println!("proxy matrix: skipped (no Chromium)");
-            return ExitCode::SUCCESS;
-        }
-    };
-    println!(
-        "proxy matrix: {} ({})",
-        chromium_version(&chromium).unwrap_or_else(|| "unknown version".to_owned()),
-        chromium.display()
-    );
-    let started = Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let report = runtime.block_on(async {
-        let hits = Hits::default();
-        let pages = PageServer::start().await.expect("page server on 127.0.0.1");
-        let mut matrix = Matrix::new(chromium, pages, hits.clone());
+    tower_cors_browser_tests::run_main("proxy matrix", scenarios(), |mut matrix, hits| async move {
         start(&mut matrix, &hits).await;
-        matrix.run(&scenarios()).await
-    });
-    print!("{}", report.render(false));
-    let (passed, total) = report.score();
-    println!(
-        "proxy matrix: finished in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    println!("proxy matrix: {passed}/{total} scenarios passed");
-    if passed == total && total > 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+        matrix
+    })
 }
 
 /// The upstream (the matrix's inner app, with no CORS layer) and the proxy in front of it.
