@@ -5,18 +5,17 @@
 //! headers, methods, max-age), so a response assembled from both would show. The expected
 //! answer of each policy comes from the pure `CorsLayer::evaluate`.
 
+#[path = "support/reload_race.rs"]
+mod reload_race;
+
 use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::any;
-use axum::Router;
 use http::request::Parts;
 use http::{Request, Response};
-use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
+use reload_race::{connect, Answer};
 use tower::{service_fn, Layer, ServiceExt};
 use tower_cors::{testing, CorsLayer, Decision};
 
@@ -49,8 +48,6 @@ fn policy_b() -> CorsLayer {
 
 /// What a response looks like through CORS eyes: its status and every `Access-Control-*`
 /// header, sorted.
-type Answer = (u16, Vec<(String, String)>);
-
 fn answer_of<B>(response: &Response<B>) -> Answer {
     let mut headers: Vec<(String, String)> = testing::access_control_headers(response.headers())
         .map(|(n, v)| (n.to_string(), v.to_str().expect("ASCII").to_owned()))
@@ -94,21 +91,8 @@ fn requests() -> Vec<fn() -> Request<String>> {
     ]
 }
 
-/// An inner handler that gives the runtime many chances to run a reload while the request is
-/// inside it.
-async fn slow_handler() -> &'static str {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    "ok"
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn responses_follow_one_whole_policy_under_concurrent_reloads() {
-    const CLIENTS: usize = 16;
-    const REQUESTS_PER_CLIENT: usize = 60;
-    const MIN_SWAPS: usize = 10;
-
     let (a, b) = (policy_a(), policy_b());
     let specs = requests();
     let expectations: Vec<(Answer, Answer)> = specs
@@ -118,94 +102,13 @@ async fn responses_follow_one_whole_policy_under_concurrent_reloads() {
             (expected(&a, &parts), expected(&b, &parts))
         })
         .collect();
-    for (i, (ea, eb)) in expectations.iter().enumerate() {
-        assert_ne!(ea, eb, "request {i} cannot tell the policies apart");
-    }
 
     let (layer, handle) = a.clone().into_reloadable();
-    let app = Router::new().route("/", any(slow_handler)).layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    // Swaps on an OS thread of its own, so reloads race with request handling for real.
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(AtomicUsize::new(0));
-    let swapper = {
-        let (stop, swaps, handle) = (stop.clone(), swaps.clone(), handle.clone());
-        let (a, b) = (a.clone(), b.clone());
-        std::thread::spawn(move || {
-            let mut next_is_b = true;
-            while !stop.load(Ordering::Relaxed) {
-                handle.replace(if next_is_b { b.clone() } else { a.clone() });
-                next_is_b = !next_is_b;
-                swaps.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_micros(50));
-            }
-        })
+    let swap = {
+        let (a, b, handle) = (a.clone(), b.clone(), handle.clone());
+        move |next_is_b: bool| handle.replace(if next_is_b { b.clone() } else { a.clone() })
     };
-
-    let expectations = Arc::new(expectations);
-    let mut clients = Vec::new();
-    for client in 0..CLIENTS {
-        let expectations = expectations.clone();
-        let specs = specs.clone();
-        let swaps = swaps.clone();
-        clients.push(tokio::spawn(async move {
-            let mut sender = connect(addr).await;
-            let (mut saw_a, mut saw_b) = (0usize, 0usize);
-            // Keep going (within a bound) until the swapper has had its turns, in case the
-            // machine is so busy that its thread was not scheduled yet.
-            let enough = |n: usize| {
-                n >= REQUESTS_PER_CLIENT
-                    && (swaps.load(Ordering::Relaxed) >= MIN_SWAPS
-                        || n >= 20 * REQUESTS_PER_CLIENT)
-            };
-            for n in (0..).take_while(|&n| !enough(n)) {
-                let which = (client + n) % specs.len();
-                let mut request = specs[which]();
-                request
-                    .headers_mut()
-                    .insert(http::header::HOST, addr.to_string().parse().expect("host"));
-                sender.ready().await.expect("connection ready");
-                let response = sender.send_request(request).await.expect("response");
-                let got = answer_of(&response);
-                response.into_body().collect().await.expect("body");
-                let (ea, eb) = &expectations[which];
-                if got == *ea {
-                    saw_a += 1;
-                } else if got == *eb {
-                    saw_b += 1;
-                } else {
-                    panic!(
-                        "request {which} got a mix of policies:\n got {got:?}\n   A {ea:?}\n   B {eb:?}"
-                    );
-                }
-            }
-            (saw_a, saw_b)
-        }));
-    }
-
-    let (mut total_a, mut total_b) = (0, 0);
-    for client in clients {
-        let (saw_a, saw_b) = tokio::time::timeout(Duration::from_secs(120), client)
-            .await
-            .expect("clients finish in time")
-            .expect("client task");
-        total_a += saw_a;
-        total_b += saw_b;
-    }
-    stop.store(true, Ordering::Relaxed);
-    swapper.join().expect("swapper thread");
-
-    assert!(total_a + total_b >= CLIENTS * REQUESTS_PER_CLIENT);
-    assert!(
-        swaps.load(Ordering::Relaxed) >= MIN_SWAPS,
-        "too few reloads happened"
-    );
-    assert!(total_a > 0 && total_b > 0, "A: {total_a}, B: {total_b}");
+    let addr = reload_race::race(layer, specs, expectations, answer_of, swap).await;
 
     // After the load, a reload is seen by the very next request.
     handle.replace(b.clone());
@@ -217,15 +120,6 @@ async fn responses_follow_one_whole_policy_under_concurrent_reloads() {
     let response = sender.send_request(request).await.expect("response");
     let (parts, _) = testing::actual::<()>("GET", ONLY_B).into_parts();
     assert_eq!(answer_of(&response), expected(&b, &parts));
-}
-
-async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<String> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
 }
 
 /// Waits, yielding, until `flag` is set.

@@ -2,17 +2,12 @@
 //! under concurrent load: every response follows one whole set, never a mix of two.
 #![cfg(feature = "serde")]
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+#[path = "support/reload_race.rs"]
+mod reload_race;
 
-use axum::routing::any;
-use axum::Router;
 use http::request::Parts;
 use http::{Request, Response};
-use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
+use reload_race::Answer;
 use tower_cors::{testing, CorsLayer, CorsSetConfig, Decision, Problem};
 
 const SET_A: &str = r#"
@@ -155,8 +150,6 @@ fn config_errors_list_every_problem() {
 }
 
 /// What a response looks like through CORS eyes: status, `Access-Control-*` and `Vary`.
-type Answer = (u16, Vec<(String, String)>);
-
 fn answer_of<B>(response: &Response<B>) -> Answer {
     let mut headers: Vec<(String, String)> = response
         .headers()
@@ -201,31 +194,11 @@ fn requests() -> Vec<fn() -> Request<String>> {
     ]
 }
 
-async fn slow_handler() -> &'static str {
-    for _ in 0..20 {
-        tokio::task::yield_now().await;
-    }
-    "ok"
-}
-
-async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<String> {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    sender
-}
-
 /// `ReloadHandle::replace` swaps a whole set (built from configuration) atomically: while an
 /// OS thread swaps set A and set B back and forth, 16 clients over HTTP each see, for every
 /// request, exactly set A's or set B's answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn whole_set_reloads_under_concurrent_load() {
-    const CLIENTS: usize = 16;
-    const REQUESTS_PER_CLIENT: usize = 60;
-    const MIN_SWAPS: usize = 10;
-
     let (a, b) = (
         parse(SET_A).build().expect("set A"),
         parse(SET_B).build().expect("set B"),
@@ -238,86 +211,17 @@ async fn whole_set_reloads_under_concurrent_load() {
             (expected(&a, &parts), expected(&b, &parts))
         })
         .collect();
-    for (i, (ea, eb)) in expectations.iter().enumerate() {
-        assert_ne!(ea, eb, "request {i} cannot tell the sets apart");
-    }
 
     let (layer, handle) = a.clone().into_reloadable();
-    let app = Router::new().route("/", any(slow_handler)).layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let swaps = Arc::new(AtomicUsize::new(0));
-    let swapper = {
-        let (stop, swaps, handle) = (stop.clone(), swaps.clone(), handle.clone());
-        std::thread::spawn(move || {
-            let mut next_is_b = true;
-            while !stop.load(Ordering::Relaxed) {
-                // Rebuilt from the file each time, as a config watcher does.
-                let text = if next_is_b { SET_B } else { SET_A };
-                handle.replace(parse(text).build().expect("valid set"));
-                next_is_b = !next_is_b;
-                swaps.fetch_add(1, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_micros(50));
-            }
-        })
+    let swap = {
+        let handle = handle.clone();
+        move |next_is_b: bool| {
+            // Rebuilt from the file each time, as a config watcher does.
+            let text = if next_is_b { SET_B } else { SET_A };
+            handle.replace(parse(text).build().expect("valid set"));
+        }
     };
-
-    let expectations = Arc::new(expectations);
-    let mut clients = Vec::new();
-    for client in 0..CLIENTS {
-        let (expectations, specs, swaps) = (expectations.clone(), specs.clone(), swaps.clone());
-        clients.push(tokio::spawn(async move {
-            let mut sender = connect(addr).await;
-            let (mut saw_a, mut saw_b) = (0usize, 0usize);
-            let enough = |n: usize| {
-                n >= REQUESTS_PER_CLIENT
-                    && (swaps.load(Ordering::Relaxed) >= MIN_SWAPS
-                        || n >= 20 * REQUESTS_PER_CLIENT)
-            };
-            for n in (0..).take_while(|&n| !enough(n)) {
-                let which = (client + n) % specs.len();
-                let mut request = specs[which]();
-                request
-                    .headers_mut()
-                    .insert(http::header::HOST, addr.to_string().parse().expect("host"));
-                sender.ready().await.expect("connection ready");
-                let response = sender.send_request(request).await.expect("response");
-                let got = answer_of(&response);
-                response.into_body().collect().await.expect("body");
-                let (ea, eb) = &expectations[which];
-                if got == *ea {
-                    saw_a += 1;
-                } else if got == *eb {
-                    saw_b += 1;
-                } else {
-                    panic!("request {which} got a mix of sets:\n got {got:?}\n   A {ea:?}\n   B {eb:?}");
-                }
-            }
-            (saw_a, saw_b)
-        }));
-    }
-    let (mut total_a, mut total_b) = (0, 0);
-    for client in clients {
-        let (saw_a, saw_b) = tokio::time::timeout(Duration::from_secs(120), client)
-            .await
-            .expect("clients finish in time")
-            .expect("client task");
-        total_a += saw_a;
-        total_b += saw_b;
-    }
-    stop.store(true, Ordering::Relaxed);
-    swapper.join().expect("swapper thread");
-    assert!(total_a + total_b >= CLIENTS * REQUESTS_PER_CLIENT);
-    assert!(
-        swaps.load(Ordering::Relaxed) >= MIN_SWAPS,
-        "too few reloads"
-    );
-    assert!(total_a > 0 && total_b > 0, "A: {total_a}, B: {total_b}");
+    reload_race::race(layer, specs, expectations, answer_of, swap).await;
 
     // An invalid set is refused and the running one stays.
     handle.replace(b.clone());
