@@ -97,6 +97,29 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<B>>,
 {
+    /// A future that is ready with the layer's own answer (the request is not used).
+    pub(crate) fn answered<R>(response: Response<R>) -> Self
+    where
+        S: Service<Request<B>, Response = Response<R>>,
+    {
+        ResponseFuture {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
+    }
+
+    /// [`answered`](Self::answered), with a policy set's summary in the response's extensions.
+    pub(crate) fn answered_recorded<R>(mut response: Response<R>, extras: Extras) -> Self
+    where
+        S: Service<Request<B>, Response = Response<R>>,
+    {
+        if let Some(summary) = extras.summary {
+            response.extensions_mut().insert(summary);
+        }
+        Self::answered(response)
+    }
+
     /// Carries out a decided plan: answers, or calls `inner` with `request`. Always inlined,
     /// so that the inner service's future is built where the returned future goes rather than
     /// copied there.
@@ -147,14 +170,7 @@ where
             return Self::start(plan, policy, inner, request);
         }
         let state = match plan {
-            Plan::Respond(mut response) => {
-                if let Some(summary) = extras.summary {
-                    response.extensions_mut().insert(summary);
-                }
-                State::Ready {
-                    response: Some(response),
-                }
-            }
+            Plan::Respond(response) => return Self::answered_recorded(response, extras),
             Plan::Call(finish) => State::Recorded {
                 future: inner.call(request),
                 finish,
