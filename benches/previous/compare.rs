@@ -6,7 +6,8 @@
 //!
 //! `ROUNDS=10000 target/release/deps/previous-*` (optionally a group name filter); `SWAP=1`
 //! swaps the new and the previous layer's places in the rotation; `RELOAD=1` measures the
-//! layers' reloadable forms.
+//! layers' reloadable forms; `ONLY=new` (or `old`, `twin`, `bare`) runs that variant alone and
+//! prints nothing, for counting its instructions under `valgrind --tool=callgrind`.
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
 use std::pin::pin;
@@ -206,11 +207,15 @@ fn main() {
             (1, 2)
         };
         let n = vs.len();
+        let only = std::env::var("ONLY").ok();
         let mut times = vec![Vec::new(); n];
         let mut batch = Vec::with_capacity(BATCH);
         for round in 0..rounds {
             for k in 0..n {
                 let v = (round + k) % n;
+                if only.as_deref().is_some_and(|o| vs[v].0 != o) {
+                    continue;
+                }
                 batch.extend((0..BATCH).map(|_| head.build()));
                 let svc = &mut vs[v].1;
                 for _ in 0..8 {
@@ -227,6 +232,9 @@ fn main() {
                     times[v].push(ns);
                 }
             }
+        }
+        if only.is_some() {
+            continue;
         }
         let med = |v: usize| {
             let mut d: Vec<f64> = times[v].iter().zip(&times[0]).map(|(t, b)| t - b).collect();
