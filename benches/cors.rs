@@ -566,7 +566,10 @@ impl Group {
         if self.floor {
             variants.push(("floor", Box::new(move |r| drive(&mut floor, waker, r))));
         }
-        if self.sets {
+        // `CORS_BENCH_NO_SETS=1` leaves the policy-set variants out of the rotation, so that a
+        // group has the same variants as before policy sets existed (for comparing the single
+        // policy's ratio to the floor with that of earlier releases' benchmark).
+        if self.sets && std::env::var_os("CORS_BENCH_NO_SETS").is_none() {
             for (variant, layer) in set_layers(self.origins) {
                 let mut svc = layer.layer(Hello);
                 let answer = drive(&mut svc, waker, head.build());
