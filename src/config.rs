@@ -11,7 +11,8 @@ use crate::builder::CorsBuilder;
 use crate::error::{ConfigError, Problem};
 use crate::layer::CorsLayer;
 
-/// The settings [`CorsConfig::merge_env`] reads, each after the caller's prefix.
+/// The settings [`CorsConfig::merge_env`] reads, each after the caller's prefix; in lower case,
+/// the keys of a policy in a file.
 pub(crate) const ENV_SETTINGS: [&str; 9] = [
     "ALLOW_ORIGINS",
     "ALLOW_METHODS",
@@ -22,20 +23,6 @@ pub(crate) const ENV_SETTINGS: [&str; 9] = [
     "ALLOW_PRIVATE_NETWORK",
     "PREFLIGHT_STATUS",
     "ALLOW_LOOPBACK_ORIGINS",
-];
-
-/// The keys of a policy in a file (each also accepted in kebab-case).
-#[cfg(feature = "serde")]
-pub(crate) const FILE_KEYS: [&str; 9] = [
-    "allow_origins",
-    "allow_methods",
-    "allow_headers",
-    "expose_headers",
-    "allow_credentials",
-    "max_age",
-    "allow_private_network",
-    "preflight_status",
-    "allow_loopback_origins",
 ];
 
 const EXPECTED_MAX_AGE: &str =

@@ -96,13 +96,7 @@ impl CorsLayer {
     /// # Ok::<(), tower_cors::ConfigError>(())
     /// ```
     pub fn policy_names(&self) -> impl Iterator<Item = &str> {
-        let policies = &self.engine.policies;
-        let members = if policies.len() > 1 {
-            &policies[..policies.len() - 1]
-        } else {
-            &policies[..]
-        };
-        members.iter().map(|p| &*p.name)
+        self.engine.members().iter().map(|p| &*p.name)
     }
 
     /// Enforces this layer's policy (or set) and also evaluates `candidate` on a `fraction`

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use crate::decision::Decision;
 use crate::summary::{classify, ReasonKind};
 
-/// Counts one decided request in `cors_requests_total`.
+/// Counts one decided request in `cors_requests_total`, under the deciding policy's name.
 #[inline]
-pub(crate) fn request(decision: &Decision<'_>, policy: &Arc<str>) {
-    let Some((kind, allowed)) = classify(decision) else {
+pub(crate) fn request(decision: &Decision<'_>) {
+    let (Some((kind, allowed)), Some(headers)) = (classify(decision), decision.headers()) else {
         return;
     };
     let reason = decision
@@ -32,7 +32,7 @@ pub(crate) fn request(decision: &Decision<'_>, policy: &Arc<str>) {
         "kind" => kind.as_str(),
         "outcome" => if allowed { "allowed" } else { "denied" },
         "reason" => reason,
-        "policy" => policy.clone(),
+        "policy" => headers.policy.clone(),
     )
     .increment(1);
 }

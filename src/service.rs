@@ -97,7 +97,7 @@ impl Decider {
             Decider::Plain(policy) => {
                 let decision = policy.evaluate(parts, Some(allowed));
                 #[cfg(feature = "metrics")]
-                crate::metrics::request(&decision, &policy.name);
+                crate::metrics::request(&decision);
                 (plan(decision), Extras::default())
             }
             Decider::Engine(engine, index) => decide(engine, *index, parts, Some(allowed)),
@@ -251,7 +251,7 @@ macro_rules! serve_plain {
             // back would cost more than the decision.
             let decision = policy.evaluate(&$request, None);
             #[cfg(feature = "metrics")]
-            crate::metrics::request(&decision, &policy.name);
+            crate::metrics::request(&decision);
             match plan(decision) {
                 Plan::Pending => {
                     let (parts, body) = $request.into_parts();
@@ -348,7 +348,7 @@ where
     let (parts, body) = request.into_parts();
     let decision = policy.evaluate(&parts, None);
     #[cfg(feature = "metrics")]
-    crate::metrics::request(&decision, &policy.name);
+    crate::metrics::request(&decision);
     match plan(decision) {
         Plan::Pending => await_origin(inner, Decider::Plain(policy.clone()), parts, body),
         plan => {
@@ -439,10 +439,10 @@ pub(crate) fn decide<H: RequestHead, R: Default>(
         shadow.observe(&decision, head);
     }
     #[cfg(feature = "metrics")]
-    crate::metrics::request(&decision, &policy.name);
+    crate::metrics::request(&decision);
     let extras = Extras {
         summary: if engine.record {
-            DecisionSummary::of(&decision, index, &policy.name)
+            DecisionSummary::of(&decision, index)
         } else {
             None
         },

@@ -44,8 +44,6 @@ type SelectFn = Arc<dyn for<'r> Fn(&SelectRequest<'r>) -> Option<&'r str> + Send
 
 /// What a layer runs per request: its policies, how one is picked, and what else it does.
 pub(crate) struct Engine {
-    /// A single policy, no shadow, no recording: the fast path (see [`Engine::plain`]).
-    plain: bool,
     /// The members, in the order added; a set's last one is [`UNMATCHED_POLICY`].
     pub(crate) policies: Box<[Arc<Policy>]>,
     selector: Selector,
@@ -88,7 +86,6 @@ impl Engine {
             warning.emit();
         }
         Engine {
-            plain: true,
             needs_parts: policy.needs_parts(),
             policies: Box::new([Arc::new(policy)]),
             selector: Selector::Single,
@@ -99,13 +96,20 @@ impl Engine {
         }
     }
 
-    /// The only policy, when the layer does nothing but apply it: the fast path.
-    #[inline]
+    /// The only policy, when the layer does nothing but apply it (no set, no shadow, no
+    /// recording): the fast path. Asked when a service is made, not per request.
     pub(crate) fn plain(&self) -> Option<&Arc<Policy>> {
-        if self.plain {
-            self.policies.first()
-        } else {
-            None
+        let plain =
+            matches!(self.selector, Selector::Single) && self.shadow.is_none() && !self.record;
+        plain.then(|| &self.policies[0])
+    }
+
+    /// The policies a selection may name, in the order added: all but a set's
+    /// [`UNMATCHED_POLICY`].
+    pub(crate) fn members(&self) -> &[Arc<Policy>] {
+        match self.selector {
+            Selector::Single => &self.policies,
+            _ => &self.policies[..self.policies.len() - 1],
         }
     }
 
@@ -127,8 +131,7 @@ impl Engine {
                 let Some(origin) = head.headers().get(header::ORIGIN) else {
                     return self.unmatched;
                 };
-                let members = &self.policies[..self.policies.len() - 1];
-                members
+                self.members()
                     .iter()
                     .position(|p| p.origin_matches(origin, head))
                     .unwrap_or(self.unmatched)
@@ -168,14 +171,12 @@ impl Engine {
     }
 
     fn index_of(&self, name: &str) -> Option<usize> {
-        let members = &self.policies[..self.policies.len() - 1];
-        members.iter().position(|p| &*p.name == name)
+        self.members().iter().position(|p| &*p.name == name)
     }
 
     /// The same policies and selection, with another shadow and recording.
     pub(crate) fn with_extras(&self, shadow: Option<Shadow>, record: bool) -> Engine {
         Engine {
-            plain: matches!(self.selector, Selector::Single) && shadow.is_none() && !record,
             policies: self.policies.clone(),
             selector: self.selector.clone(),
             unmatched: self.unmatched,
@@ -667,7 +668,6 @@ impl CorsSetBuilder {
         }
         let needs_parts = policies.iter().any(Policy::needs_parts);
         Ok(CorsLayer::from_engine(Arc::new(Engine {
-            plain: false,
             policies: policies.into_iter().map(Arc::new).collect(),
             selector,
             unmatched,

@@ -121,10 +121,15 @@ mod raw {
 
         fn try_from(entry: Entry) -> Result<Self, String> {
             if let Some(key) = entry.unknown.keys().next() {
+                // A policy's file keys are its environment settings, in lower case.
+                let keys: Vec<String> = crate::config::ENV_SETTINGS
+                    .iter()
+                    .map(|setting| setting.to_ascii_lowercase())
+                    .collect();
                 return Err(format!(
                     "unknown key `{key}` in policy {:?}; expected name, hosts, paths, {}",
                     entry.name,
-                    crate::config::FILE_KEYS.join(", ")
+                    keys.join(", ")
                 ));
             }
             Ok(NamedPolicyConfig {

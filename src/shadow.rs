@@ -126,11 +126,12 @@ impl Shadow {
         };
         match (allowed_now, allowed_then) {
             (true, false) => {
-                if let Some(rejection) = candidate.rejection() {
+                if let (Some(rejection), Some(headers)) = (candidate.rejection(), current.headers())
+                {
                     report(
                         Direction::WouldRefuse,
                         rejection,
-                        current.policy().unwrap_or_default(),
+                        headers.policy,
                         &policy.name,
                     );
                 }
@@ -140,7 +141,7 @@ impl Shadow {
                     report(
                         Direction::WouldAllow,
                         rejection,
-                        rejection.policy(),
+                        rejection.headers().policy,
                         &policy.name,
                     );
                 }
@@ -154,16 +155,22 @@ impl Shadow {
 /// would refuse, the current policy's when the candidate would allow), whose policy the
 /// metric's `policy` label names.
 #[cold]
-fn report(direction: Direction, rejection: &Rejection<'_>, current: &str, candidate: &Arc<str>) {
+fn report(
+    direction: Direction,
+    rejection: &Rejection<'_>,
+    current: &Arc<str>,
+    candidate: &Arc<str>,
+) {
     let reason = ReasonKind::from(rejection.reason());
     #[cfg(feature = "metrics")]
-    {
-        let refusing: Arc<str> = match direction {
-            Direction::WouldRefuse => candidate.clone(),
-            Direction::WouldAllow => Arc::from(current),
-        };
-        crate::metrics::disagreement(direction.as_str(), reason, &refusing);
-    }
+    crate::metrics::disagreement(
+        direction.as_str(),
+        reason,
+        match direction {
+            Direction::WouldRefuse => candidate,
+            Direction::WouldAllow => current,
+        },
+    );
     #[cfg(feature = "tracing")]
     {
         let origin = String::from_utf8_lossy(rejection.origin().as_bytes());
@@ -172,7 +179,7 @@ fn report(direction: Direction, rejection: &Rejection<'_>, current: &str, candid
             reason = reason.as_str(),
             detail = %rejection.reason(),
             %origin,
-            policy = current,
+            policy = &**current,
             candidate = &**candidate,
             "CORS shadow policy disagrees"
         );

@@ -116,14 +116,14 @@ pub struct DecisionSummary {
 
 impl DecisionSummary {
     /// `None` for a decision still pending.
-    pub(crate) fn of(decision: &Decision<'_>, index: usize, policy: &Arc<str>) -> Option<Self> {
+    pub(crate) fn of(decision: &Decision<'_>, index: usize) -> Option<Self> {
         let (kind, allowed) = classify(decision)?;
         Some(DecisionSummary {
             kind,
             allowed,
             reason: decision.rejection().map(|r| r.reason().into()),
             policy_index: index,
-            policy: policy.clone(),
+            policy: decision.headers()?.policy.clone(),
         })
     }
 
