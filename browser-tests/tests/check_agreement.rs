@@ -29,6 +29,7 @@ use tower_cors_browser_tests::{
     Credentials as PageCredentials, PageServer, Probe,
 };
 use tower_cors_cli::check::{check, CheckArgs};
+use tower_cors_cli::net::NetArgs;
 
 /// One case, served over one scheme.
 struct Target {
@@ -68,21 +69,11 @@ fn check_args(
     case: &support::Case,
     cacert: Option<PathBuf>,
 ) -> CheckArgs {
-    CheckArgs {
-        url,
-        origin: origin.to_owned(),
-        method: case.method.to_owned(),
-        headers: case
-            .headers
-            .iter()
-            .map(|(n, v)| format!("{n}: {v}"))
-            .collect(),
-        credentials: case.credentials,
-        cookie: None,
-        json: true,
+    let net = NetArgs {
         cacert,
-        timeout: 10.0,
-    }
+        ..NetArgs::default()
+    };
+    case.check_args(url, origin, None, net)
 }
 
 fn probe(id: String, url: String, case: &support::Case, cors_console: bool) -> Probe {

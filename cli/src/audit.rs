@@ -7,14 +7,13 @@
 //! `Access-Control-Allow-Credentials: true`, so an attacker's page could read authenticated
 //! responses.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 use http::{HeaderMap, HeaderValue, Request};
 use serde_json::json;
 
-use crate::net::Client;
+use crate::net::NetArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -35,12 +34,9 @@ pub struct AuditArgs {
     /// Print `{"findings": [...]}` instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Also trust the certificates in this PEM file.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    // `--cacert`, `--timeout`.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// One misconfiguration found.
@@ -219,7 +215,7 @@ pub async fn audit(args: &AuditArgs) -> AuditReport {
             args.origin
         ));
     }
-    let client = match Client::from_flags(args.cacert.as_deref(), args.timeout) {
+    let client = match args.net.client() {
         Ok(client) => client,
         Err(e) => return fail(e),
     };

@@ -2,7 +2,6 @@
 //! the actual request and its redirects, each by hand), judges every answer with
 //! [`tower_cors::browser`], and explains the verdict with the server-side fix.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -13,7 +12,7 @@ use tower_cors::browser::{
 };
 
 use crate::diagnose::{diagnose, Diagnosis};
-use crate::net::{Answer, Client};
+use crate::net::{Answer, NetArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -55,12 +54,9 @@ pub struct CheckArgs {
     /// Print one JSON object instead of the transcript.
     #[arg(long)]
     pub json: bool,
-    /// Also trust the certificates in this PEM file.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Seconds to wait for each answer.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
-    pub timeout: f64,
+    // `--cacert`, `--timeout`.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// One request sent and what came back.
@@ -457,7 +453,7 @@ pub async fn check(args: &CheckArgs) -> Report {
         Ok(request) => request,
         Err(message) => return Report::setup_failed(message),
     };
-    let client = match Client::from_flags(args.cacert.as_deref(), args.timeout) {
+    let client = match args.net.client() {
         Ok(client) => client,
         Err(message) => return Report::setup_failed(message),
     };

@@ -1,11 +1,12 @@
 //! One HTTP/1.1 request per connection, over TCP or TLS (rustls with the `ring` provider), sent
 //! exactly as given: no header added, no redirect followed, the response body left unread.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use clap::Args;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Empty;
 use hyper_util::rt::TokioIo;
@@ -22,6 +23,35 @@ pub struct Answer {
     pub status: StatusCode,
     /// Its headers.
     pub headers: HeaderMap,
+}
+
+/// The connection options `cors check` and `cors audit` share.
+#[derive(Debug, Clone, Args)]
+#[group(skip)]
+pub struct NetArgs {
+    /// Also trust the certificates in this PEM file.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub timeout: f64,
+}
+
+impl NetArgs {
+    /// The client these options describe (see [`Client::from_flags`]).
+    pub fn client(&self) -> Result<Client, String> {
+        Client::from_flags(self.cacert.as_deref(), self.timeout)
+    }
+}
+
+impl Default for NetArgs {
+    /// No extra certificates, the default 10-second timeout.
+    fn default() -> Self {
+        NetArgs {
+            cacert: None,
+            timeout: 10.0,
+        }
+    }
 }
 
 /// Sends requests with a fixed TLS configuration and a per-request time limit.

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, Response};
 use axum::routing::any;
 use axum::Router;
 use tower_cors_cli::audit::{audit, probes, AuditArgs};
+use tower_cors_cli::net::NetArgs;
 
 const ALLOWED: &str = "https://app.test";
 
@@ -56,8 +57,7 @@ fn args(url: String) -> AuditArgs {
         url,
         origin: ALLOWED.to_owned(),
         json: true,
-        cacert: None,
-        timeout: 10.0,
+        net: NetArgs::default(),
     }
 }
 

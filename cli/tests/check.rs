@@ -9,6 +9,7 @@ use serde_json::Value;
 use tower_cors::browser::{Credentials, Engine, FetchRequest};
 use tower_cors::testing;
 use tower_cors_cli::check::{check, CheckArgs};
+use tower_cors_cli::net::NetArgs;
 
 const ORIGIN: &str = "https://app.test";
 
@@ -60,21 +61,8 @@ const CAUSES: &[(&str, &str)] = &[
 ];
 
 fn args(url: String, case: &support::Case) -> CheckArgs {
-    CheckArgs {
-        url,
-        origin: ORIGIN.to_owned(),
-        method: case.method.to_owned(),
-        headers: case
-            .headers
-            .iter()
-            .map(|(n, v)| format!("{n}: {v}"))
-            .collect(),
-        credentials: case.credentials,
-        cookie: case.credentials.then(|| String::from("session=1")),
-        json: true,
-        cacert: None,
-        timeout: 10.0,
-    }
+    let cookie = case.credentials.then(|| String::from("session=1"));
+    case.check_args(url, ORIGIN, cookie, NetArgs::default())
 }
 
 fn description(url: &str, case: &support::Case) -> FetchRequest {
@@ -280,7 +268,7 @@ async fn a_silent_server_times_out_as_an_error() {
     });
     let case = support::cases()[0];
     let mut args = args(format!("http://{addr}/"), &case);
-    args.timeout = 0.3;
+    args.net.timeout = 0.3;
     let report = check(&args).await;
     assert_eq!(report.exit_code(), 2);
     let line = report.error_line().unwrap_or_default();

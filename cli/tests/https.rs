@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use support::tls::{make_ca, serve_tls};
 use tower_cors_cli::check::{check, CheckArgs};
+use tower_cors_cli::net::NetArgs;
 
 const ORIGIN: &str = "https://app.test";
 
@@ -20,8 +21,10 @@ fn args(url: String, cacert: Option<PathBuf>) -> CheckArgs {
         credentials: true,
         cookie: None,
         json: true,
-        cacert,
-        timeout: 10.0,
+        net: NetArgs {
+            cacert,
+            ..NetArgs::default()
+        },
     }
 }
 

@@ -16,6 +16,8 @@ use axum::http::{HeaderValue, Method, Response, StatusCode};
 use axum::routing::{any, put};
 use axum::Router;
 use tower_cors::CorsLayer;
+use tower_cors_cli::check::CheckArgs;
+use tower_cors_cli::net::NetArgs;
 
 /// One `fetch()` against a stand-in route, and what the standard and Chromium make of it.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +44,33 @@ pub struct Case {
     pub chromium: &'static str,
     /// Whether a preflight goes first, when it is not simply "not a GET, or headers set".
     pub preflight: Option<bool>,
+}
+
+impl Case {
+    /// `cors check --json` of this case against `url`, from `origin`, sending `cookie` when
+    /// credentials are included, with the connection options `net`.
+    pub fn check_args(
+        &self,
+        url: String,
+        origin: &str,
+        cookie: Option<String>,
+        net: NetArgs,
+    ) -> CheckArgs {
+        CheckArgs {
+            url,
+            origin: origin.to_owned(),
+            method: self.method.to_owned(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect(),
+            credentials: self.credentials,
+            cookie,
+            json: true,
+            net,
+        }
+    }
 }
 
 const fn case(id: &'static str, path: &'static str, method: &'static str) -> Case {
