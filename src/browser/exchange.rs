@@ -112,9 +112,7 @@ impl Exchange {
             self.cors = true;
         }
         let needs_preflight = self.cors
-            && (!Method::from_bytes(self.method.as_bytes())
-                .is_ok_and(|m| is_safelisted_method(&m))
-                || !unsafe_names(&self.headers).is_empty());
+            && (!is_safelisted_method(&self.method) || !self.unsafe_header_names().is_empty());
         self.state = if needs_preflight {
             State::Preflight
         } else {
@@ -147,9 +145,11 @@ impl Exchange {
         if let Ok(host) = HeaderValue::from_str(&url.authority()) {
             headers.insert(HOST, host);
         }
-        let origin = HeaderValue::from_str(&self.serialized_origin()).ok()?;
+        let serialized_origin = self.serialized_origin();
+        let origin = HeaderValue::from_str(&serialized_origin).ok()?;
         match stage {
             Stage::Preflight => {
+                let unsafe_names = self.unsafe_header_names();
                 *request.method_mut() = Method::OPTIONS;
                 let headers = request.headers_mut();
                 headers.insert(ACCEPT, HeaderValue::from_static("*/*"));
@@ -157,10 +157,7 @@ impl Exchange {
                     ACCESS_CONTROL_REQUEST_METHOD,
                     HeaderValue::from_str(&self.method).ok()?,
                 );
-                let names: Vec<String> = unsafe_names(&self.headers)
-                    .into_iter()
-                    .map(|(name, _)| name.to_string())
-                    .collect();
+                let names: Vec<&str> = unsafe_names.iter().map(HeaderName::as_str).collect();
                 if !names.is_empty() {
                     // Joined with a bare `,`, as the standard says (not the `, ` of combining).
                     headers.insert(
@@ -195,7 +192,7 @@ impl Exchange {
         }
         let site = if !self.cors {
             "same-origin"
-        } else if self.serialized_origin() != "null" && same_site(url, &self.origin) {
+        } else if serialized_origin != "null" && same_site(url, &self.origin) {
             "same-site"
         } else {
             "cross-site"
@@ -219,6 +216,15 @@ impl Exchange {
         } else {
             self.origin.clone()
         }
+    }
+
+    /// The names of the request's headers that are not safelisted, sorted, each once: what
+    /// `Access-Control-Request-Headers` lists.
+    fn unsafe_header_names(&self) -> Vec<HeaderName> {
+        unsafe_names(&self.headers)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
     }
 
     fn include(&self) -> bool {
@@ -255,10 +261,7 @@ impl Exchange {
 
     fn receive_preflight(&mut self, status: StatusCode, headers: &HeaderMap) {
         self.preflight = true;
-        let names: Vec<HeaderName> = unsafe_names(&self.headers)
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let names = self.unsafe_header_names();
         let findings = check::check_preflight(
             status,
             headers,
@@ -414,24 +417,6 @@ impl Exchange {
             checks: self.checks,
             preflight: self.preflight,
             max_age: self.max_age,
-        }
-    }
-}
-
-impl Finding {
-    pub(crate) fn failed(check: &'static str, reason: BlockReason) -> Self {
-        Finding {
-            check,
-            failure: Some(reason),
-            lenient: Vec::new(),
-        }
-    }
-
-    pub(crate) fn passed(check: &'static str) -> Self {
-        Finding {
-            check,
-            failure: None,
-            lenient: Vec::new(),
         }
     }
 }

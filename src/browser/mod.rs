@@ -199,8 +199,7 @@ impl FetchRequest {
     /// ```
     pub fn plan(&self) -> Plan {
         let cross_origin = self.url.origin() != self.origin;
-        let method_safelisted = http::Method::from_bytes(self.method.as_bytes())
-            .is_ok_and(|m| is_safelisted_method(&m));
+        let method_safelisted = is_safelisted_method(&self.method);
         let unsafe_headers = unsafe_names(&self.headers);
         Plan {
             cross_origin,

@@ -314,6 +314,17 @@ pub struct Blocked {
 }
 
 impl Blocked {
+    /// `engine`'s console line: Chromium's is the [`Display`](fmt::Display) text, Firefox's
+    /// [`firefox_message`](Self::firefox_message), Safari's
+    /// [`safari_message`](Self::safari_message).
+    pub fn message(&self, engine: Engine) -> String {
+        match engine {
+            Engine::Chromium => self.to_string(),
+            Engine::Firefox => self.firefox_message(),
+            Engine::Safari => self.safari_message(),
+        }
+    }
+
     /// Firefox's console line, from its source (`security.properties`; not measured):
     /// `Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote
     /// resource at … (Reason: …)`.
