@@ -13,7 +13,8 @@ use clap::Args;
 use http::{HeaderMap, HeaderValue, Request};
 use serde_json::json;
 
-use crate::net::NetArgs;
+use crate::diagnose::allow_origins_call;
+use crate::net::{Answer, Client, NetArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -144,7 +145,7 @@ pub fn probes(allowed: &str) -> Vec<(&'static str, String)> {
 }
 
 fn fix_for(id: &str, allowed: &str) -> String {
-    let list = format!("CorsLayer::builder().allow_origins([\"{allowed}\"])");
+    let list = allow_origins_call(allowed);
     match id {
         "origin-reflected" => format!("stop echoing any Origin: allow a fixed list ({list})"),
         "null-origin-allowed" => format!(
@@ -173,6 +174,16 @@ fn allows(headers: &HeaderMap, origin: &str) -> (bool, bool) {
         .get("access-control-allow-credentials")
         .is_some_and(|v| v.as_bytes() == b"true");
     (allowed, credentials)
+}
+
+/// Sends the probe from `origin`, with a cookie or without.
+async fn send_probe(
+    client: &Client,
+    url: &http::Uri,
+    origin: &str,
+    cookie: bool,
+) -> Result<Answer, String> {
+    client.send(probe_request(url, origin, cookie)?).await
 }
 
 fn probe_request(url: &http::Uri, origin: &str, cookie: bool) -> Result<Request<()>, String> {
@@ -221,43 +232,31 @@ pub async fn audit(args: &AuditArgs) -> AuditReport {
     };
     let mut report = AuditReport::default();
 
+    let mut wildcard = false;
     for cookie in [false, true] {
-        let baseline = match probe_request(&url, origin, cookie) {
-            Ok(request) => client.send(request).await,
-            Err(e) => return fail(e),
-        };
-        let answer = match baseline {
+        let answer = match send_probe(&client, &url, origin, cookie).await {
             Ok(answer) => answer,
             Err(e) => return fail(e),
         };
         let (allowed, _) = allows(&answer.headers, origin);
         report.baseline_allowed |= allowed;
         let (star, credentials) = allows(&answer.headers, "*");
-        if star
-            && credentials
-            && !report
-                .findings
-                .iter()
-                .any(|f| f.id == "wildcard-with-credentials")
-        {
-            report.findings.push(Finding {
-                id: "wildcard-with-credentials",
-                origin: origin.to_owned(),
-                credentialed: false,
-                risk: "low",
-                fix: fix_for("wildcard-with-credentials", origin),
-            });
-        }
+        wildcard |= star && credentials;
+    }
+    if wildcard {
+        report.findings.push(Finding {
+            id: "wildcard-with-credentials",
+            origin: origin.to_owned(),
+            credentialed: false,
+            risk: "low",
+            fix: fix_for("wildcard-with-credentials", origin),
+        });
     }
 
     for (id, probe) in probes(origin) {
         let mut found: Option<bool> = None;
         for cookie in [false, true] {
-            let request = match probe_request(&url, &probe, cookie) {
-                Ok(request) => request,
-                Err(e) => return fail(e),
-            };
-            let answer = match client.send(request).await {
+            let answer = match send_probe(&client, &url, &probe, cookie).await {
                 Ok(answer) => answer,
                 Err(e) => return fail(e),
             };

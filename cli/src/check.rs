@@ -8,7 +8,7 @@ use clap::Args;
 use http::{HeaderMap, Request};
 use serde_json::{json, Value};
 use tower_cors::browser::{
-    Credentials, Engine, EngineOutcome, Exchange, FetchRequest, Outcome, Plan, Stage, Verdict,
+    Credentials, Engine, EngineOutcome, Exchange, FetchRequest, Outcome, Stage, Verdict,
 };
 
 use crate::diagnose::{diagnose, Diagnosis};
@@ -75,8 +75,6 @@ pub struct Hop {
 pub struct Report {
     /// The validated request, unless the arguments were bad.
     pub request: Option<FetchRequest>,
-    /// What the browser decided before sending.
-    pub plan: Option<Plan>,
     /// Every request sent, in order.
     pub hops: Vec<Hop>,
     /// The verdict, unless the check could not start.
@@ -91,7 +89,6 @@ impl Report {
     fn setup_failed(message: String) -> Self {
         Report {
             request: None,
-            plan: None,
             hops: Vec::new(),
             verdict: None,
             setup_error: Some(message),
@@ -158,7 +155,6 @@ impl Report {
             .map(|r| r.headers.keys().map(|k| k.as_str().to_owned()).collect())
             .unwrap_or_default();
         exposed.sort();
-        exposed.dedup();
         let checks: Vec<Value> = verdict
             .map(|v| v.checks())
             .unwrap_or_default()
@@ -180,11 +176,7 @@ impl Report {
         let mut messages = serde_json::Map::new();
         for engine in Engine::ALL {
             let text = match verdict.map(|v| v.engine(engine)) {
-                Some(EngineOutcome::Blocked(blocked)) => Value::from(match engine {
-                    Engine::Chromium => blocked.to_string(),
-                    Engine::Firefox => blocked.firefox_message(),
-                    Engine::Safari => blocked.safari_message(),
-                }),
+                Some(EngineOutcome::Blocked(blocked)) => Value::from(blocked.message(engine)),
                 _ => Value::Null,
             };
             messages.insert(engine.as_str().to_owned(), text);
@@ -221,38 +213,39 @@ impl Report {
             request.method(),
             request.origin()
         );
-        if let Some(plan) = &self.plan {
-            for name in &plan.ignored_headers {
-                out +=
-                    &format!(
-                    "note: {name} is a forbidden request header: a browser does not send it{}\n",
-                    if name == "cookie" { " (use --cookie)" } else { "" }
+        let plan = request.plan();
+        for name in &plan.ignored_headers {
+            out += &format!(
+                "note: {name} is a forbidden request header: a browser does not send it{}\n",
+                if name == "cookie" {
+                    " (use --cookie)"
+                } else {
+                    ""
+                }
+            );
+        }
+        if mixed_content(request) {
+            out += "note: a page served over https cannot fetch an http:// URL outside loopback: \
+                    browsers block that as mixed content before CORS is even considered\n";
+        }
+        if plan.cross_origin && args_cookie_unsent(request) {
+            out += "note: --cookie is not sent: a cross-origin request carries cookies only with --credentials\n";
+        }
+        if !plan.cross_origin {
+            out += "same-origin request: CORS does not apply\n";
+        } else if plan.preflight {
+            out += "preflight needed:\n";
+            if !plan.method_safelisted {
+                out += &format!(
+                    "  - method {} is not GET, HEAD or POST (methods are case-sensitive)\n",
+                    request.method()
                 );
             }
-            if mixed_content(request) {
-                out +=
-                    "note: a page served over https cannot fetch an http:// URL outside loopback: \
-                        browsers block that as mixed content before CORS is even considered\n";
+            for (name, why) in &plan.unsafe_headers {
+                out += &format!("  - header {name}: {}\n", why.describe());
             }
-            if plan.cross_origin && args_cookie_unsent(request) {
-                out += "note: --cookie is not sent: a cross-origin request carries cookies only with --credentials\n";
-            }
-            if !plan.cross_origin {
-                out += "same-origin request: CORS does not apply\n";
-            } else if plan.preflight {
-                out += "preflight needed:\n";
-                if !plan.method_safelisted {
-                    out += &format!(
-                        "  - method {} is not GET, HEAD or POST (methods are case-sensitive)\n",
-                        request.method()
-                    );
-                }
-                for (name, why) in &plan.unsafe_headers {
-                    out += &format!("  - header {name}: {}\n", why.describe());
-                }
-            } else {
-                out += "no preflight: the method and every header are CORS-safelisted\n";
-            }
+        } else {
+            out += "no preflight: the method and every header are CORS-safelisted\n";
         }
         let checks = self
             .verdict
@@ -310,8 +303,8 @@ impl Report {
         };
         match verdict.outcome() {
             Outcome::Allowed(readable) => {
-                let mut names: Vec<&str> = readable.headers.keys().map(|k| k.as_str()).collect();
-                names.dedup();
+                // `keys()` yields each name once.
+                let names: Vec<&str> = readable.headers.keys().map(|k| k.as_str()).collect();
                 out += &format!(
                     "verdict: ALLOWED: the script reads status {} and headers [{}]\n",
                     readable.status.as_u16(),
@@ -327,10 +320,7 @@ impl Report {
                 out += &format!("Chromium 156 console: {blocked}\n");
                 for engine in [Engine::Firefox, Engine::Safari] {
                     if let EngineOutcome::Blocked(own) = verdict.engine(engine) {
-                        let line = match engine {
-                            Engine::Firefox => own.firefox_message(),
-                            _ => own.safari_message(),
-                        };
+                        let line = own.message(engine);
                         out += &format!("{} console: {line}\n", engine_label(engine));
                     }
                 }
@@ -474,7 +464,6 @@ pub async fn check(args: &CheckArgs) -> Report {
     let verdict = exchange.finish();
     let diagnosis = diagnose(&request, &verdict, &hops);
     Report {
-        plan: Some(request.plan()),
         request: Some(request),
         hops,
         verdict: Some(verdict),

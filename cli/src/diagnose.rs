@@ -60,12 +60,17 @@ impl Diagnosis {
     }
 }
 
+/// The `CorsBuilder` call that lists `origin`, as fixes spell it.
+pub(crate) fn allow_origins_call(origin: &str) -> String {
+    format!("CorsLayer::builder().allow_origins([\"{origin}\"])")
+}
+
 /// The answer headers, and the `CorsBuilder` call, that allow exactly `request`.
 fn complete_fix(request: &FetchRequest) -> (Vec<String>, String) {
     let plan = request.plan();
     let origin = request.origin();
     let mut headers = vec![format!("Access-Control-Allow-Origin: {origin}")];
-    let mut call = format!("CorsLayer::builder().allow_origins([\"{origin}\"])");
+    let mut call = allow_origins_call(origin);
     if !plan.method_safelisted {
         headers.push(format!(
             "Access-Control-Allow-Methods: {}",
@@ -125,10 +130,11 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
     let bare = answer.is_some_and(|a| !has_cors_headers(&a.headers));
     let allow_origin = format!("Access-Control-Allow-Origin: {origin}");
     let credentials_line = String::from("Access-Control-Allow-Credentials: true");
+    let credentialed_call = format!("{}.allow_credentials(true)", allow_origins_call(origin));
     let origins_call = if include {
-        format!("CorsLayer::builder().allow_origins([\"{origin}\"]).allow_credentials(true)")
+        credentialed_call.clone()
     } else {
-        format!("CorsLayer::builder().allow_origins([\"{origin}\"])")
+        allow_origins_call(origin)
     };
     let preflight = blocked.stage == Stage::Preflight;
     let (all_headers, all_call) = complete_fix(request);
@@ -206,7 +212,7 @@ pub fn diagnose(request: &FetchRequest, verdict: &Verdict, hops: &[Hop]) -> Opti
             "a credentialed request needs `Access-Control-Allow-Credentials: true` exactly (got '{value}')"
         ))
         .headers([credentials_line.clone()])
-        .builder(format!("CorsLayer::builder().allow_origins([\"{origin}\"]).allow_credentials(true)")),
+        .builder(credentialed_call.clone()),
         BlockReason::InvalidAllowMethods(item) => Diagnosis::new(format!(
             "Access-Control-Allow-Methods must be a comma-separated list of method names; '{item}' is not one"
         ))

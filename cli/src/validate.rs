@@ -63,6 +63,16 @@ enum Format {
     Json,
 }
 
+impl Format {
+    /// `text` read as `T`, or the parser's message.
+    fn parse<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T, String> {
+        match self {
+            Format::Toml => toml::from_str(text).map_err(|e| e.to_string()),
+            Format::Json => serde_json::from_str(text).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 fn format_of(path: &Path) -> Option<Format> {
     match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
         "toml" => Some(Format::Toml),
@@ -96,20 +106,14 @@ pub fn validate(args: &ValidateArgs) -> Validation {
     if is_set {
         return validate_set(path, &format, &text, args.env.as_deref());
     }
-    let parsed = match format {
-        Format::Toml => toml::from_str::<CorsConfig>(&text).map_err(|e| e.to_string()),
-        Format::Json => serde_json::from_str::<CorsConfig>(&text).map_err(|e| e.to_string()),
-    };
-    let mut config = match parsed {
+    let mut config = match format.parse::<CorsConfig>(&text) {
         Ok(config) => config,
         Err(e) => return syntax_error(path, &e),
     };
     if let Some(prefix) = &args.env {
         config = match config.merge_env(prefix) {
             Ok(config) => config,
-            Err(err) => {
-                return Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect())
-            }
+            Err(err) => return invalid(&err),
         };
     }
     match config.clone().build() {
@@ -117,8 +121,13 @@ pub fn validate(args: &ValidateArgs) -> Validation {
             summary: summary(&config),
             warnings: warnings(&layer),
         },
-        Err(err) => Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect()),
+        Err(err) => invalid(&err),
     }
+}
+
+/// Every problem a build or an overlay found.
+fn invalid(err: &tower_cors::ConfigError) -> Validation {
+    Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect())
 }
 
 fn syntax_error(path: &Path, error: &str) -> Validation {
@@ -136,11 +145,7 @@ fn validate_set(path: &Path, format: &Format, text: &str, env: Option<&str>) -> 
             path.display()
         ));
     }
-    let parsed = match format {
-        Format::Toml => toml::from_str::<CorsSetConfig>(text).map_err(|e| e.to_string()),
-        Format::Json => serde_json::from_str::<CorsSetConfig>(text).map_err(|e| e.to_string()),
-    };
-    let config = match parsed {
+    let config = match format.parse::<CorsSetConfig>(text) {
         Ok(config) => config,
         Err(e) => return syntax_error(path, &e),
     };
@@ -175,7 +180,7 @@ fn validate_set(path: &Path, format: &Format, text: &str, env: Option<&str>) -> 
                 warnings: warnings(&layer),
             }
         }
-        Err(err) => Validation::Invalid(err.problems().iter().map(|p| p.to_string()).collect()),
+        Err(err) => invalid(&err),
     }
 }
 
