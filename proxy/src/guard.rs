@@ -116,47 +116,61 @@ pub fn classify(ip: IpAddr) -> Option<Rule> {
     }
 }
 
-fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
-    match Ipv4Net::new(Ipv4Addr::new(a, b, c, d), len) {
-        Ok(net) => net,
-        Err(_) => unreachable!("prefix lengths in the table are at most 32"),
-    }
+/// A table entry (in a constant, a prefix length over 32 fails the build).
+const fn v4(a: u8, b: u8, c: u8, d: u8, len: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), len)
 }
+
+/// The IPv4 ranges and their rules, first match wins.
+const V4_TABLE: [(Ipv4Net, Rule); 16] = [
+    (v4(0, 0, 0, 0, 8), Rule::Unspecified),
+    (v4(10, 0, 0, 0, 8), Rule::Private),
+    (v4(100, 64, 0, 0, 10), Rule::SharedAddressSpace),
+    (v4(127, 0, 0, 0, 8), Rule::Loopback),
+    (v4(169, 254, 0, 0, 16), Rule::LinkLocal),
+    (v4(172, 16, 0, 0, 12), Rule::Private),
+    (v4(192, 0, 0, 0, 24), Rule::Reserved),
+    (v4(192, 0, 2, 0, 24), Rule::Reserved),
+    (v4(192, 88, 99, 0, 24), Rule::Reserved),
+    (v4(192, 168, 0, 0, 16), Rule::Private),
+    (v4(198, 18, 0, 0, 15), Rule::Reserved),
+    (v4(198, 51, 100, 0, 24), Rule::Reserved),
+    (v4(203, 0, 113, 0, 24), Rule::Reserved),
+    (v4(224, 0, 0, 0, 4), Rule::Multicast),
+    (v4(240, 0, 0, 0, 4), Rule::Reserved),
+    (v4(255, 255, 255, 255, 32), Rule::Reserved),
+];
 
 fn classify_v4(ip: Ipv4Addr) -> Option<Rule> {
     if ip == Ipv4Addr::new(169, 254, 169, 254) {
         return Some(Rule::CloudMetadata);
     }
-    let table: [(Ipv4Net, Rule); 16] = [
-        (v4(0, 0, 0, 0, 8), Rule::Unspecified),
-        (v4(10, 0, 0, 0, 8), Rule::Private),
-        (v4(100, 64, 0, 0, 10), Rule::SharedAddressSpace),
-        (v4(127, 0, 0, 0, 8), Rule::Loopback),
-        (v4(169, 254, 0, 0, 16), Rule::LinkLocal),
-        (v4(172, 16, 0, 0, 12), Rule::Private),
-        (v4(192, 0, 0, 0, 24), Rule::Reserved),
-        (v4(192, 0, 2, 0, 24), Rule::Reserved),
-        (v4(192, 88, 99, 0, 24), Rule::Reserved),
-        (v4(192, 168, 0, 0, 16), Rule::Private),
-        (v4(198, 18, 0, 0, 15), Rule::Reserved),
-        (v4(198, 51, 100, 0, 24), Rule::Reserved),
-        (v4(203, 0, 113, 0, 24), Rule::Reserved),
-        (v4(224, 0, 0, 0, 4), Rule::Multicast),
-        (v4(240, 0, 0, 0, 4), Rule::Reserved),
-        (v4(255, 255, 255, 255, 32), Rule::Reserved),
-    ];
-    table
+    V4_TABLE
         .iter()
         .find(|(net, _)| net.contains(&ip))
         .map(|(_, rule)| *rule)
 }
 
-fn v6(addr: &str, len: u8) -> Ipv6Net {
-    match addr.parse().map(|a| Ipv6Net::new(a, len)) {
-        Ok(Ok(net)) => net,
-        _ => unreachable!("the table's prefixes are valid"),
-    }
+/// A table entry from the address's leading 16-bit groups, the rest zero (in a constant, a
+/// prefix length over 128 fails the build).
+const fn v6(a: u16, b: u16, c: u16, len: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0), len)
 }
+
+/// `fd00:ec2::254`, the cloud metadata address over IPv6.
+const V6_CLOUD_METADATA: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
+/// The IPv6 ranges and their rules, first match wins.
+const V6_TABLE: [(Ipv6Net, Rule); 8] = [
+    (v6(0x64, 0xff9b, 0x1, 48), Rule::Private), // 64:ff9b:1::/48
+    (v6(0x100, 0, 0, 64), Rule::Reserved),      // 100::/64
+    (v6(0x2001, 0xdb8, 0, 32), Rule::Reserved), // 2001:db8::/32
+    (v6(0x2001, 0x2, 0, 48), Rule::Reserved),   // 2001:2::/48
+    (v6(0xfc00, 0, 0, 7), Rule::UniqueLocal),   // fc00::/7
+    (v6(0xfe80, 0, 0, 10), Rule::LinkLocal),    // fe80::/10
+    (v6(0xfec0, 0, 0, 10), Rule::UniqueLocal),  // fec0::/10
+    (v6(0xff00, 0, 0, 8), Rule::Multicast),     // ff00::/8
+];
 
 fn classify_v6(ip: Ipv6Addr) -> Option<Rule> {
     if let Some(embedded) = embedded_v4(ip) {
@@ -169,24 +183,10 @@ fn classify_v6(ip: Ipv6Addr) -> Option<Rule> {
     if ip == Ipv6Addr::LOCALHOST {
         return Some(Rule::Loopback);
     }
-    if ip
-        == "fd00:ec2::254"
-            .parse::<Ipv6Addr>()
-            .unwrap_or(Ipv6Addr::UNSPECIFIED)
-    {
+    if ip == V6_CLOUD_METADATA {
         return Some(Rule::CloudMetadata);
     }
-    let table: [(Ipv6Net, Rule); 8] = [
-        (v6("64:ff9b:1::", 48), Rule::Private),
-        (v6("100::", 64), Rule::Reserved),
-        (v6("2001:db8::", 32), Rule::Reserved),
-        (v6("2001:2::", 48), Rule::Reserved),
-        (v6("fc00::", 7), Rule::UniqueLocal),
-        (v6("fe80::", 10), Rule::LinkLocal),
-        (v6("fec0::", 10), Rule::UniqueLocal),
-        (v6("ff00::", 8), Rule::Multicast),
-    ];
-    table
+    V6_TABLE
         .iter()
         .find(|(net, _)| net.contains(&ip))
         .map(|(_, rule)| *rule)
