@@ -56,17 +56,22 @@ impl Drop for LogLine {
 }
 
 pin_project_lite::pin_project! {
-    /// A body that keeps a permit and a log line alive until it ends or is dropped.
-    pub(crate) struct Tracked {
+    /// A body that keeps a permit and a log line alive until it ends or is dropped. Generic over
+    /// the body it wraps, so a body is boxed once, as the `ProxyBody` this returns.
+    pub(crate) struct Tracked<B> {
         #[pin]
-        inner: ProxyBody,
+        inner: B,
         permit: Option<OwnedSemaphorePermit>,
         log: Option<LogLine>,
     }
 }
 
-impl Tracked {
-    pub(crate) fn permit(inner: ProxyBody, permit: OwnedSemaphorePermit) -> ProxyBody {
+impl<B> Tracked<B>
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    pub(crate) fn permit(inner: B, permit: OwnedSemaphorePermit) -> ProxyBody {
         Tracked {
             inner,
             permit: Some(permit),
@@ -75,7 +80,7 @@ impl Tracked {
         .boxed_unsync()
     }
 
-    pub(crate) fn logged(inner: ProxyBody, log: LogLine) -> ProxyBody {
+    pub(crate) fn logged(inner: B, log: LogLine) -> ProxyBody {
         Tracked {
             inner,
             permit: None,
@@ -85,7 +90,11 @@ impl Tracked {
     }
 }
 
-impl Body for Tracked {
+impl<B> Body for Tracked<B>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -115,7 +124,7 @@ impl Body for Tracked {
             }
             Poll::Pending => {}
         }
-        polled
+        polled.map(|frame| frame.map(|result| result.map_err(Into::into)))
     }
 
     fn is_end_stream(&self) -> bool {

@@ -92,19 +92,19 @@ pub(crate) fn clean_request(headers: &mut HeaderMap, rules: &RequestRules) {
 
 /// Appends this proxy to `Via` (RFC 9110 §7.6.3).
 pub(crate) fn add_via(headers: &mut HeaderMap, version: http::Version) {
-    let protocol = match version {
-        http::Version::HTTP_2 => "2",
-        http::Version::HTTP_10 => "1.0",
-        _ => "1.1",
+    let ours = match version {
+        http::Version::HTTP_2 => "2 tower-cors-proxy",
+        http::Version::HTTP_10 => "1.0 tower-cors-proxy",
+        _ => "1.1 tower-cors-proxy",
     };
-    let ours = format!("{protocol} tower-cors-proxy");
     let value = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
-        Some(prior) => format!("{prior}, {ours}"),
-        None => ours,
+        Some(prior) => match HeaderValue::from_str(&format!("{prior}, {ours}")) {
+            Ok(value) => value,
+            Err(_) => return,
+        },
+        None => HeaderValue::from_static(ours),
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert(header::VIA, value);
-    }
+    headers.insert(header::VIA, value);
 }
 
 /// What a route passes back from the upstream.

@@ -430,7 +430,7 @@ fn build(
             Some(upstream) => match Url::parse(upstream) {
                 Ok(url) => match check_target(&url) {
                     Ok(()) if url.query().is_none() && url.fragment().is_none() => {
-                        Some(Mode::Upstream(url))
+                        Some(Mode::upstream(url))
                     }
                     Ok(()) => {
                         problems.push(format!(
@@ -599,7 +599,7 @@ fn build(
 fn describe(help: &mut String, path: &str, rc: &RouteConfig, mode: &Mode, allow: &[AllowEntry]) {
     let shown = if path.is_empty() { "/" } else { path };
     let _ = match mode {
-        Mode::Upstream(url) => writeln!(help, "  {shown}/...  ->  {url}"),
+        Mode::Upstream { base, .. } => writeln!(help, "  {shown}/...  ->  {base}"),
         Mode::Urls => writeln!(
             help,
             "  {shown}/{{absolute URL}}  ->  URL mode, allowed: {}",

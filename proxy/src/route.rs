@@ -23,7 +23,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
-use url::Url;
+use url::{Origin, Url};
 
 use crate::body::{text, BoxError, ProxyBody, Tracked};
 use crate::config::Limits;
@@ -76,10 +76,19 @@ impl Shared {
 /// Where a route sends requests.
 #[derive(Debug, Clone)]
 pub(crate) enum Mode {
-    /// Route mode: this base URL, with the request's path appended.
-    Upstream(Url),
+    /// Route mode: this base URL, with the request's path appended; `origin` is the base's,
+    /// computed once.
+    Upstream { base: Url, origin: Origin },
     /// URL mode: the absolute URL after the prefix, if it is on the allow list.
     Urls,
+}
+
+impl Mode {
+    /// Route mode with this base URL.
+    pub(crate) fn upstream(base: Url) -> Self {
+        let origin = base.origin();
+        Mode::Upstream { base, origin }
+    }
 }
 
 /// A route, compiled from its configuration.
@@ -115,6 +124,13 @@ impl fmt::Debug for RouteService {
         f.debug_struct("RouteService")
             .field("path", &self.route.path)
             .finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    /// Whether `url` is on the origin of the route's configured upstream (never in URL mode).
+    pub(crate) fn is_upstream(&self, url: &Url) -> bool {
+        matches!(&self.mode, Mode::Upstream { origin, .. } if *origin == url.origin())
     }
 }
 
@@ -303,20 +319,25 @@ where
         return Err(too_large(limits.max_request_body));
     }
 
-    let peer = peer_addr(&parts.extensions).map(|a| a.ip());
-    let proxy_host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()));
-    let trusted_chain = peer
-        .filter(|ip| shared.trusted_proxies.iter().any(|net| net.contains(ip)))
-        .and_then(|_| parts.headers.get("x-forwarded-for").cloned());
+    // What the forwarding headers say, read before the browser's headers are cleaned; only a
+    // route that sends them needs it.
+    let forwarding = route.forwarded_headers.then(|| {
+        let peer = peer_addr(&parts.extensions).map(|a| a.ip());
+        let proxy_host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+        let trusted_chain = peer
+            .filter(|ip| shared.trusted_proxies.iter().any(|net| net.contains(ip)))
+            .and_then(|_| parts.headers.get("x-forwarded-for").cloned());
+        (peer, trusted_chain, proxy_host)
+    });
     let mut browser_headers = parts.headers;
     headers::clean_request(&mut browser_headers, &route.request_rules);
     headers::add_via(&mut browser_headers, parts.version);
-    if route.forwarded_headers {
+    if let Some((peer, trusted_chain, proxy_host)) = forwarding {
         add_forwarded(
             &mut browser_headers,
             peer,
@@ -335,18 +356,20 @@ where
             body,
             usize::try_from(limits.max_request_body).unwrap_or(usize::MAX),
         )
-        .map_err(|e| -> BoxError { e })
         .boxed_unsync(),
     );
     let mut method = parts.method.clone();
     let mut hops = 0usize;
     // The route's secrets go to the upstream the request was for, never to another origin a
-    // followed redirect leads to.
-    let first_origin = target.origin();
+    // followed redirect leads to. In URL mode that is the first target's origin; without
+    // redirects to follow there is only the first target, which is on it.
+    let first_origin = (following && matches!(route.mode, Mode::Urls)).then(|| target.origin());
     let response = loop {
         let own_origin = match &route.mode {
-            Mode::Upstream(base) => base.origin() == target.origin(),
-            Mode::Urls => first_origin == target.origin(),
+            Mode::Upstream { .. } => route.is_upstream(&target),
+            Mode::Urls => first_origin
+                .as_ref()
+                .is_none_or(|first| *first == target.origin()),
         };
         let mut headers = match (following, browser_headers.take()) {
             (true, Some(kept)) => {
@@ -358,7 +381,7 @@ where
             (_, None) => HeaderMap::new(),
         };
         let client = match &route.mode {
-            Mode::Upstream(_) if own_origin => &route.trusted_client,
+            Mode::Upstream { .. } if own_origin => &route.trusted_client,
             _ => &route.guarded_client,
         };
         if own_origin {
@@ -396,8 +419,7 @@ where
                     method = Method::GET;
                 }
                 target = next;
-                if matches!(route.mode, Mode::Upstream(ref base) if base.origin() == target.origin())
-                {
+                if route.is_upstream(&target) {
                     apply_query(&mut target, &route.set_query);
                 }
             }
@@ -421,10 +443,10 @@ where
     }
     headers::clean_response(&mut parts.headers, &route.response_rules, &route.secrets);
     parts.extensions.insert(UpstreamStatus(upstream_status));
-    let body = incoming
-        .map_err(|e| -> BoxError { Box::new(e) })
-        .boxed_unsync();
-    Ok(Response::from_parts(parts, Tracked::permit(body, permit)))
+    Ok(Response::from_parts(
+        parts,
+        Tracked::permit(incoming, permit),
+    ))
 }
 
 fn too_large(limit: u64) -> Answer {
@@ -438,7 +460,7 @@ fn too_large(limit: u64) -> Answer {
 fn target_url(route: &Route, uri: &Uri) -> Result<Url, Answer> {
     let path = uri.path();
     match &route.mode {
-        Mode::Upstream(base) => {
+        Mode::Upstream { base, .. } => {
             if has_dot_segment(path) {
                 return Err(Answer::new(
                     StatusCode::BAD_REQUEST,
@@ -462,8 +484,9 @@ fn target_url(route: &Route, uri: &Uri) -> Result<Url, Answer> {
         }
         Mode::Urls => {
             let raw = path.strip_prefix('/').unwrap_or(path);
-            let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
-            if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            if !(starts_with_ignore_ascii_case(raw, "http://")
+                || starts_with_ignore_ascii_case(raw, "https://"))
+            {
                 return Err(Answer::new(
                     StatusCode::BAD_REQUEST,
                     format!(
@@ -499,6 +522,13 @@ fn target_url(route: &Route, uri: &Uri) -> Result<Url, Answer> {
             Ok(url)
         }
     }
+}
+
+/// Whether `text` begins with `prefix`, ASCII letters compared without case.
+fn starts_with_ignore_ascii_case(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Sets the route's query parameters, replacing any of the same name the browser sent.
@@ -546,8 +576,7 @@ fn check_redirect(route: &Route, from: &Url, to: &Url) -> Result<(), Answer> {
     if from.scheme() == "https" && to.scheme() == "http" {
         return refuse("the upstream redirected from https to http; refused".to_owned());
     }
-    let own = matches!(&route.mode, Mode::Upstream(base) if base.origin() == to.origin());
-    if !own && !route.allow.iter().any(|entry| entry.matches(to)) {
+    if !route.is_upstream(to) && !route.allow.iter().any(|entry| entry.matches(to)) {
         return refuse(format!(
             "the upstream redirected to {}, which is not on this route's allow list",
             to.origin().ascii_serialization()
@@ -568,7 +597,7 @@ fn rewrite_location(
     remove_query(&mut absolute, &route.set_query);
     let prefix = format!("{}{}", shared.base_path, route.path);
     let through = match &route.mode {
-        Mode::Upstream(base) if base.origin() == absolute.origin() => {
+        Mode::Upstream { base, .. } if route.is_upstream(&absolute) => {
             let base_path = base.path().trim_end_matches('/');
             absolute.path().strip_prefix(base_path).and_then(|rest| {
                 (rest.is_empty() || rest.starts_with('/')).then(|| {

@@ -182,6 +182,10 @@ pub(crate) fn check_target(target: &Url) -> Result<(), &'static str> {
 /// could climb out of a route's upstream base path once the upstream normalises it. Encoded
 /// slashes inside a segment (`group%2Fproject`) are left alone.
 pub(crate) fn has_dot_segment(path: &str) -> bool {
+    // A dot, raw or as `%2e`, is what every dot segment needs.
+    if !path.contains(['.', '%']) {
+        return false;
+    }
     let decoded = path
         .to_ascii_lowercase()
         .replace("%2e", ".")
