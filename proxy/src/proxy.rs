@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::header::{self, HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body::Body;
 use hyper_util::client::legacy::Client;
@@ -22,11 +22,11 @@ use tower_cors::{Cors, CorsConfig};
 use tower_layer::Layer;
 use url::Url;
 
-use crate::body::{text, BoxError, LogLine, ProxyBody, Tracked};
+use crate::body::{BoxError, LogLine, ProxyBody, Tracked};
 use crate::config::{substitute, ProxyConfig, ProxyConfigError, RouteConfig, DEFAULT_LISTEN};
 use crate::guard::{AddressPolicy, GuardedConnector, Resolve, SystemResolver};
 use crate::headers::{RequestRules, ResponseRules};
-use crate::route::{Answer, HttpClient, Mode, Route, RouteService, Shared, UpstreamStatus};
+use crate::route::{plain, Answer, HttpClient, Mode, Route, RouteService, Shared, UpstreamStatus};
 use crate::target::{check_target, AllowEntry};
 
 type Lookup = Box<dyn Fn(&str) -> Option<String>>;
@@ -173,7 +173,7 @@ where
 {
     let path = request.uri().path();
     match path {
-        "/_cors/healthz" => return ("_cors".into(), plain(StatusCode::OK, "ok\n".into())),
+        "/_cors/healthz" => return ("_cors".into(), plain(StatusCode::OK, "ok\n")),
         "/_cors" | "/_cors/" => return ("_cors".into(), plain(StatusCode::OK, inner.help.clone())),
         "/" if !inner.root_owned => {
             return ("_cors".into(), plain(StatusCode::OK, inner.help.clone()))
@@ -226,20 +226,6 @@ where
         Err(never) => match never {},
     };
     (prefix.clone(), response)
-}
-
-fn plain(status: StatusCode, body: String) -> Response<ProxyBody> {
-    let mut response = Response::new(text(body));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
 }
 
 impl<B> tower_service::Service<Request<B>> for Proxy
@@ -340,6 +326,16 @@ fn header_names(names: &[String], what: &str, problems: &mut Vec<String>) -> Vec
         .collect()
 }
 
+/// The shortest variable value that is scrubbed from response headers on its own.
+const MIN_SECRET_LEN: usize = 4;
+
+/// The variable values a setting used, as the secrets scrubbed from response headers.
+fn scrubbed(used: Vec<String>) -> impl Iterator<Item = Vec<u8>> {
+    used.into_iter()
+        .filter(|s| s.len() >= MIN_SECRET_LEN)
+        .map(String::into_bytes)
+}
+
 fn build(
     config: ProxyConfig,
     env: &dyn Fn(&str) -> Option<String>,
@@ -365,8 +361,8 @@ fn build(
     let global_cors = config
         .cors
         .clone()
-        .map(|cors| (cors.clone().build().map_err(|e| e.to_string()), cors));
-    if let Some((Err(e), _)) = &global_cors {
+        .map(|cors| cors.build().map_err(|e| e.to_string()));
+    if let Some(Err(e)) = &global_cors {
         problems.push(format!("[cors]: {e}"));
     }
     let shared = Arc::new(Shared::new(
@@ -406,8 +402,8 @@ fn build(
                     None
                 }
             },
-            (None, Some((Ok(layer), _))) => Some(layer.clone()),
-            (None, Some((Err(_), _))) => None,
+            (None, Some(Ok(layer))) => Some(layer.clone()),
+            (None, Some(Err(_))) => None,
             (None, None) => {
                 problems.push(format!(
                     "{label}: no CORS policy: add a [cors] table, or [routes.cors] to the route"
@@ -481,11 +477,7 @@ fn build(
                 if !used.is_empty() {
                     secrets.push(value.into_bytes());
                 }
-                secrets.extend(
-                    used.into_iter()
-                        .filter(|s| s.len() >= 4)
-                        .map(String::into_bytes),
-                );
+                secrets.extend(scrubbed(used));
                 set_headers.push((header, header_value));
             }
         }
@@ -493,11 +485,7 @@ fn build(
         for (name, value) in &rc.set_query {
             let what = format!("{label} set_query.{name}");
             if let Some((value, used)) = substitute(value, env, &what, &mut problems) {
-                secrets.extend(
-                    used.into_iter()
-                        .filter(|s| s.len() >= 4)
-                        .map(String::into_bytes),
-                );
+                secrets.extend(scrubbed(used));
                 set_query.push((name.clone(), value));
             }
         }

@@ -184,22 +184,30 @@ impl Answer {
     }
 
     pub(crate) fn into_response(self) -> Response<ProxyBody> {
-        let mut response = Response::new(text(format!("{}\n", self.message)));
-        *response.status_mut() = self.status;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
+        let mut response = plain(self.status, format!("{}\n", self.message));
         if let Some(seconds) = self.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
+}
+
+/// A response of the proxy's own: this status and text, as `text/plain` that is not sniffed.
+pub(crate) fn plain(status: StatusCode, body: impl Into<Bytes>) -> Response<ProxyBody> {
+    let mut response = Response::new(text(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The client address a rate limit is keyed on: the connection's peer, or, when that peer is a
@@ -491,11 +499,7 @@ fn target_url(route: &Route, uri: &Uri) -> Result<Url, Answer> {
                     StatusCode::BAD_REQUEST,
                     format!(
                         "this route expects an absolute URL after its path: {}/https://host/path",
-                        if route.path.is_empty() {
-                            ""
-                        } else {
-                            &route.path
-                        }
+                        route.path
                     ),
                 ));
             }
