@@ -272,8 +272,8 @@ impl VaryFlags {
     pub(crate) const METHOD: u8 = 2;
     pub(crate) const HEADERS: u8 = 4;
     pub(crate) const PRIVATE_NETWORK: u8 = 8;
-    /// The request headers a policy set's selector reads: not in [`Self::TOKENS`], they are
-    /// read back from the joined value when merging.
+    /// The request headers a policy set's selector reads, which follow [`Self::TOKENS`] in
+    /// the joined value.
     pub(crate) const EXTRA: u8 = 16;
 
     const TOKENS: [(u8, &'static str); 4] = [
@@ -287,7 +287,9 @@ impl VaryFlags {
     ];
 
     /// The tokens joined into one `Vary` value, as the policy precomputes it, followed by
-    /// `extra` (the selector's headers) when [`Self::EXTRA`] is set.
+    /// `extra` (the selector's headers) when [`Self::EXTRA`] is set. Each field is named once,
+    /// in the first spelling: a selector that declares `origin` reads the field the built-in
+    /// `Origin` already names.
     pub(crate) fn joined(self, extra: &[String]) -> Option<String> {
         let mut parts: Vec<&str> = Self::TOKENS
             .iter()
@@ -295,7 +297,11 @@ impl VaryFlags {
             .map(|(_, name)| *name)
             .collect();
         if self.0 & Self::EXTRA != 0 {
-            parts.extend(extra.iter().map(String::as_str));
+            for name in extra {
+                if !parts.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+                    parts.push(name);
+                }
+            }
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
@@ -412,7 +418,8 @@ impl<'a> CorsHeaders<'a> {
 
     /// Writes the headers into `map`: on a CORS response, first removes every
     /// `Access-Control-*` header already there; then sets each header (replacing), and adds the
-    /// `Vary` tokens the map lacks.
+    /// `Vary` names the map lacks, compared without case, so that each is named once in the
+    /// spelling already there. A `Vary: *` gets nothing: it already covers every field.
     pub fn apply_to(&self, map: &mut HeaderMap) {
         self.write(map, false);
     }
@@ -452,7 +459,7 @@ impl<'a> CorsHeaders<'a> {
             if fresh {
                 map.insert(header::VARY, joined.clone());
             } else {
-                merge_vary(map, self.vary_flags, joined.clone());
+                merge_vary(map, joined.clone());
             }
         }
     }
@@ -484,15 +491,12 @@ impl<'a> CorsHeaders<'a> {
     }
 
     /// The `Vary` of an actual request's response when it names a policy set's selector
-    /// headers, which [`to_actual`](Self::to_actual) leaves out: the joined value and its flags.
+    /// headers, which [`to_actual`](Self::to_actual) leaves out.
     pub(crate) fn extra_vary(&self) -> Option<ExtraVary> {
         if self.vary_flags.0 & VaryFlags::EXTRA == 0 || self.allow_methods.is_some() {
             return None;
         }
-        Some(ExtraVary {
-            value: self.vary?.clone(),
-            flags: self.vary_flags,
-        })
+        Some(ExtraVary(self.vary?.clone()))
     }
 
     /// An owned copy, for applying after the request has been handed to the inner service.
@@ -604,7 +608,7 @@ impl ActualHeaders {
         if mem::take(&mut self.vary_origin) {
             let origin = HeaderValue::from_static("Origin");
             if has_vary {
-                merge_vary(map, VaryFlags(VaryFlags::ORIGIN), origin);
+                merge_vary(map, origin);
             } else {
                 map.insert(header::VARY, origin);
             }
@@ -614,14 +618,11 @@ impl ActualHeaders {
 
 /// A `Vary` value naming a policy set's selector headers, for an actual request's response.
 #[derive(Debug, Clone)]
-pub(crate) struct ExtraVary {
-    value: HeaderValue,
-    flags: VaryFlags,
-}
+pub(crate) struct ExtraVary(HeaderValue);
 
 impl ExtraVary {
     pub(crate) fn apply_to(self, map: &mut HeaderMap) {
-        merge_vary(map, self.flags, self.value);
+        merge_vary(map, self.0);
     }
 }
 
@@ -672,48 +673,44 @@ fn unnamed() -> &'static std::sync::Arc<str> {
     UNNAMED.get_or_init(|| std::sync::Arc::from(""))
 }
 
-/// Adds the `Vary` tokens in `flags` that `map` lacks; `joined` is all of them in one value,
-/// used as is when the map has no `Vary` yet (one probe of the map in that common case).
-fn merge_vary(map: &mut HeaderMap, flags: VaryFlags, joined: HeaderValue) {
+/// Adds to `map`'s `Vary` the names of `joined` (the layer's own, each named once) that it
+/// lacks, compared without case, so that no field is named twice and the spelling that came
+/// first, the inner service's, is kept. `joined` goes in as is when the map has no `Vary` yet
+/// (one probe of the map in that common case) or names none of it.
+///
+/// A `*` already says that the response varies with every request field, `Origin` and the
+/// preflight's among them, so no cache reuses it: the layer adds nothing, and the inner
+/// service's `Vary` goes out unchanged (RFC 7231 has `*` stand alone).
+fn merge_vary(map: &mut HeaderMap, joined: HeaderValue) {
     // A lookup and an insert cost less than `HeaderMap::entry` in the common case (no `Vary`).
     if !map.contains_key(header::VARY) {
         map.insert(header::VARY, joined);
         return;
     }
     let existing = map.get_all(header::VARY);
-    if vary_has(existing.iter(), "*") {
+    if vary_has(existing.iter(), b"*") {
         return;
     }
-    let mut missing = [None; 4];
-    for (slot, (bit, token)) in missing.iter_mut().zip(VaryFlags::TOKENS) {
-        if flags.0 & bit != 0 && !vary_has(existing.iter(), token) {
-            *slot = Some(token);
+    let lacks = |name: &&[u8]| !vary_has(existing.iter(), name);
+    if vary_names(&joined).all(|name| lacks(&name)) {
+        map.append(header::VARY, joined);
+        return;
+    }
+    // Some names are there already: one line of the others. Off the common paths, which meet
+    // no `Vary`, or one that names none of the layer's fields.
+    let mut line = SmallVec::<[u8; 128]>::new();
+    for name in vary_names(&joined).filter(lacks) {
+        if !line.is_empty() {
+            line.extend_from_slice(b", ");
         }
+        line.extend_from_slice(name);
     }
-    let extra: SmallVec<[HeaderValue; 2]> = if flags.0 & VaryFlags::EXTRA != 0 {
-        // A set's selector headers: read back from the joined value, past the known tokens.
-        joined
-            .as_bytes()
-            .split(|&b| b == b',')
-            .map(<[u8]>::trim_ascii)
-            .filter(|t| !VaryFlags::TOKENS.iter().any(|(_, k)| k.as_bytes() == *t))
-            .filter(|t| {
-                !existing.iter().any(|v| {
-                    v.as_bytes()
-                        .split(|&b| b == b',')
-                        .any(|e| e.trim_ascii().eq_ignore_ascii_case(t))
-                })
-            })
-            .filter_map(|t| HeaderValue::from_bytes(t).ok())
-            .collect()
-    } else {
-        SmallVec::new()
-    };
-    for token in missing.into_iter().flatten() {
-        map.append(header::VARY, HeaderValue::from_static(token));
+    if line.is_empty() {
+        return;
     }
-    for token in extra {
-        map.append(header::VARY, token);
+    // Names cut at commas from a valid value make a valid one.
+    if let Ok(line) = HeaderValue::from_bytes(&line) {
+        map.append(header::VARY, line);
     }
 }
 
@@ -729,12 +726,18 @@ fn set(map: &mut HeaderMap, name: HeaderName, value: Option<&HeaderValue>) {
     }
 }
 
-fn vary_has<'v>(mut values: impl Iterator<Item = &'v HeaderValue>, token: &str) -> bool {
-    values.any(|v| {
-        v.as_bytes()
-            .split(|&b| b == b',')
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
-    })
+/// The field names of one `Vary` value, trimmed; empty elements skipped.
+fn vary_names(value: &HeaderValue) -> impl Iterator<Item = &[u8]> {
+    value
+        .as_bytes()
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|n| !n.is_empty())
+}
+
+/// Whether any of `values` names `name`, compared without case (field names are).
+fn vary_has<'v>(mut values: impl Iterator<Item = &'v HeaderValue>, name: &[u8]) -> bool {
+    values.any(|v| vary_names(v).any(|n| n.eq_ignore_ascii_case(name)))
 }
 
 #[inline]
@@ -751,5 +754,122 @@ fn remove_cors_headers(map: &mut HeaderMap) {
         map.keys().filter(|n| is_cors_header(n)).cloned().collect();
     for name in names {
         map.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: u8 = VaryFlags::ORIGIN;
+    const PREFLIGHT: u8 = VaryFlags::ORIGIN | VaryFlags::METHOD | VaryFlags::HEADERS;
+    const EXTRA: u8 = VaryFlags::EXTRA;
+
+    #[test]
+    fn joined_names_each_field_once() {
+        // (flags, a selector's declared headers, the joined value)
+        let cases: &[(u8, &[&str], Option<&str>)] = &[
+            (0, &[], None),
+            (ORIGIN, &[], Some("Origin")),
+            (ORIGIN, &["x-tenant"], Some("Origin")),
+            (ORIGIN | EXTRA, &["origin"], Some("Origin")),
+            (ORIGIN | EXTRA, &["x-tenant", "origin"], Some("Origin, x-tenant")),
+            (EXTRA, &["origin"], Some("origin")),
+            (EXTRA, &["x-a", "X-A"], Some("x-a")),
+            (
+                PREFLIGHT | EXTRA,
+                &["access-control-request-headers", "x-tenant", "origin"],
+                Some("Origin, Access-Control-Request-Method, Access-Control-Request-Headers, x-tenant"),
+            ),
+            (
+                VaryFlags::METHOD | VaryFlags::HEADERS | EXTRA,
+                &["origin", "access-control-request-method"],
+                Some("Access-Control-Request-Method, Access-Control-Request-Headers, origin"),
+            ),
+        ];
+        for &(flags, declared, want) in cases {
+            let declared: Vec<String> = declared.iter().map(|d| (*d).to_owned()).collect();
+            let got = VaryFlags(flags).joined(&declared);
+            assert_eq!(got.as_deref(), want, "{flags:#b} {declared:?}");
+        }
+    }
+
+    fn merged(lines: &[HeaderValue], joined: &'static str) -> Vec<HeaderValue> {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append(header::VARY, line.clone());
+        }
+        merge_vary(&mut map, HeaderValue::from_static(joined));
+        map.get_all(header::VARY).iter().cloned().collect()
+    }
+
+    #[test]
+    fn merge_names_each_field_once() {
+        const ALL: &str = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+        // (the response's `Vary` lines, the layer's joined value, the lines after merging)
+        let cases: &[(&[&str], &str, &[&str])] = &[
+            (&[], "Origin", &["Origin"]),
+            (
+                &["Accept-Encoding"],
+                "Origin",
+                &["Accept-Encoding", "Origin"],
+            ),
+            (&["origin"], "Origin", &["origin"]),
+            (
+                &[" ORIGIN ,accept-encoding"],
+                "Origin",
+                &[" ORIGIN ,accept-encoding"],
+            ),
+            (
+                &["Accept-Encoding", "oRiGiN"],
+                ALL,
+                &[
+                    "Accept-Encoding",
+                    "oRiGiN",
+                    "Access-Control-Request-Method, Access-Control-Request-Headers",
+                ],
+            ),
+            (
+                &["access-control-request-headers, ORIGIN"],
+                ALL,
+                &[
+                    "access-control-request-headers, ORIGIN",
+                    "Access-Control-Request-Method",
+                ],
+            ),
+            (&[ALL], ALL, &[ALL]),
+            (&["Accept-Encoding"], ALL, &["Accept-Encoding", ALL]),
+            (&["X-Tenant"], "Origin, x-tenant", &["X-Tenant", "Origin"]),
+            (
+                &["x-tenant, origin"],
+                "Origin, x-tenant",
+                &["x-tenant, origin"],
+            ),
+            // `*` covers every field: nothing is added to it.
+            (&["*"], "Origin", &["*"]),
+            (&["*"], ALL, &["*"]),
+            (
+                &["Accept-Encoding", " * "],
+                "Origin, x-tenant",
+                &["Accept-Encoding", " * "],
+            ),
+            // Empty elements and near misses name no field of the layer's.
+            (&[",,"], "Origin", &[",,", "Origin"]),
+            (&[""], "Origin", &["", "Origin"]),
+            (&["Origins, x-*"], "Origin", &["Origins, x-*", "Origin"]),
+        ];
+        for &(lines, joined, want) in cases {
+            let lines: Vec<HeaderValue> =
+                lines.iter().map(|l| HeaderValue::from_static(l)).collect();
+            let want: Vec<HeaderValue> = want.iter().map(|l| HeaderValue::from_static(l)).collect();
+            assert_eq!(merged(&lines, joined), want, "{lines:?} + {joined:?}");
+        }
+    }
+
+    #[test]
+    fn merge_reads_bytes_that_are_not_text() {
+        let odd = HeaderValue::from_bytes(b"\xffOrigin, \x80").expect("obs-text is allowed");
+        let got = merged(std::slice::from_ref(&odd), "Origin");
+        assert_eq!(got, [odd, HeaderValue::from_static("Origin")]);
     }
 }

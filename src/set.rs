@@ -468,7 +468,8 @@ impl CorsSetBuilder {
     /// member has (a `tracing` warn event says so). `select` sees the method, the URI, and
     /// only the request headers listed in `headers`, and every response of the set names those
     /// headers in `Vary`: a selection that read a header a cache does not key on would let a
-    /// response chosen for one request be served to another.
+    /// response chosen for one request be served to another. A declared header `Vary` already
+    /// names, such as `origin`, is not named again, whatever its case.
     ///
     /// See [`SelectRequest`] for an example.
     pub fn select_with<I, F>(mut self, headers: I, select: F) -> Self
