@@ -243,7 +243,12 @@ fn request() -> impl Strategy<Value = RequestSpec> {
     let inner = (
         select(vec![200u16, 204, 404, 500]),
         any::<bool>(),
-        proptest::option::of(select(vec!["accept-encoding", "Origin", "*"])),
+        proptest::option::of(select(vec![
+            "accept-encoding",
+            "Origin",
+            "access-control-request-method",
+            "*",
+        ])),
     )
         .prop_map(|(status, hostile, vary)| InnerSpec {
             status,
