@@ -46,12 +46,35 @@ pub struct ProxyConfig {
     pub cors: Option<CorsConfig>,
     /// Extra trust roots for upstream TLS (a PEM file), added to the Mozilla roots.
     pub ca_file: Option<PathBuf>,
-    /// Peers whose `X-Forwarded-For` is believed for the rate limit's client address.
+    /// Peers whose `X-Forwarded-For` (the rate limit's client address) and
+    /// `X-Forwarded-Proto` (the origin guard's scheme) are believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// The origins the proxy is reached at when a TLS terminator or load balancer stands in
+    /// front of it (`https://app.example.com`): requests from them are same-origin to the
+    /// origin guard.
+    pub public_origins: Vec<String>,
+    /// A second listener, outside `max_connections`, for `/_cors/healthz`.
+    pub admin: Option<AdminConfig>,
     /// Limits shared by every route.
     pub limits: Limits,
     /// The routes, matched by longest path prefix.
     pub routes: Vec<RouteConfig>,
+}
+
+/// The `[admin]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// Where the admin listener listens (`127.0.0.1:8788`).
+    pub listen: SocketAddr,
+}
+
+impl AdminConfig {
+    /// An admin listener on `listen`.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self { listen }
+    }
 }
 
 /// Request limits, each with its status. See the crate documentation for the defaults.
@@ -77,6 +100,29 @@ pub struct Limits {
     pub rate_limit_burst: u32,
     /// Redirects followed on the server for one request (502 beyond). Default 5.
     pub max_redirects: usize,
+    /// Time a new connection has to deliver its first complete request head, whatever the
+    /// protocol (HTTP/1, the HTTP/2 preface and handshake, or nothing at all); on HTTP/1 also
+    /// the time for each later head, and so the idle keep-alive time (hyper has one setting
+    /// for both). Past it the connection is shut down. Default 30 s.
+    #[serde(deserialize_with = "duration")]
+    pub request_head_timeout: Duration,
+    /// A request or response body that makes no progress for this long is aborted both ways
+    /// (a progress deadline, not a total one); 0 turns it off. Default 60 s.
+    #[serde(deserialize_with = "duration")]
+    pub body_idle_timeout: Duration,
+    /// An HTTP/2 connection with no open stream for this long is shut down. Default 60 s.
+    #[serde(deserialize_with = "duration")]
+    pub h2_idle_timeout: Duration,
+    /// Interval of the HTTP/2 pings that find dead peers. Default 20 s.
+    #[serde(deserialize_with = "duration")]
+    pub h2_keep_alive_interval: Duration,
+    /// A ping unanswered for this long closes the HTTP/2 connection. Default 20 s.
+    #[serde(deserialize_with = "duration")]
+    pub h2_keep_alive_timeout: Duration,
+    /// Client connections open at once; past it a new connection is answered 503 with
+    /// `Connection: close` and closed. Default: `min(10000, open-file limit / 2 - 64)`, since
+    /// each proxied request may hold a second descriptor upstream.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for Limits {
@@ -90,6 +136,12 @@ impl Default for Limits {
             rate_limit_per_minute: 600,
             rate_limit_burst: 60,
             max_redirects: 5,
+            request_head_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(60),
+            h2_idle_timeout: Duration::from_secs(60),
+            h2_keep_alive_interval: Duration::from_secs(20),
+            h2_keep_alive_timeout: Duration::from_secs(20),
+            max_connections: None,
         }
     }
 }
@@ -138,8 +190,19 @@ pub struct RouteConfig {
     pub deny_networks: Vec<IpNet>,
     /// The `Content-Security-Policy` stamped on proxied responses (default `sandbox`; empty: none).
     pub content_security_policy: Option<String>,
-    /// Let top-level navigations (`Sec-Fetch-Mode: navigate`) through (default: 403).
+    /// Let top-level navigations (`Sec-Fetch-Mode: navigate`, `Sec-Fetch-Site: none`) through
+    /// (default: 403).
     pub allow_navigation: bool,
+    /// The methods forwarded (default `GET`, `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE`,
+    /// `OPTIONS`); others are answered 405 with `Allow`. `TRACE`, `TRACK` and `CONNECT` are
+    /// never forwarded. The CORS policy may not allow a method this list lacks.
+    pub forward_methods: Option<Vec<String>>,
+    /// Refuse requests with neither `Origin` nor `Sec-Fetch-Site` (curl, other servers, and
+    /// browsers on non-secure origins) with 403 (default: forwarded).
+    pub require_origin: bool,
+    /// The browser's own headers forwarded upstream: `"origin"`, `"referer"`, `"sec-fetch"`
+    /// (default: none; this wins over `allow_request_headers`).
+    pub forward_browser_headers: Vec<String>,
 }
 
 impl RouteConfig {

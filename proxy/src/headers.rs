@@ -32,7 +32,7 @@ const ORIGIN_SCOPED_RESPONSE: [HeaderName; 4] = [
 ];
 
 /// Removes the hop-by-hop fields and those listed in `Connection`.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -47,15 +47,52 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// What a route lets through from the browser.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RequestRules {
+pub struct RequestRules {
+    /// `forward_cookies`.
     pub forward_cookies: bool,
+    /// `forward_authorization`.
     pub forward_authorization: bool,
+    /// `allow_request_headers`.
     pub allow: Option<Vec<HeaderName>>,
+    /// `deny_request_headers`.
     pub deny: Vec<HeaderName>,
+    /// `forward_browser_headers`.
+    pub browser: BrowserHeaders,
+}
+
+/// The browser's own request headers a route forwards (`forward_browser_headers`). A
+/// server-to-server call carries none of them: an upstream with its own CORS check refuses a
+/// foreign `Origin`, and `Referer` tells a third party the app's URLs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BrowserHeaders {
+    /// `"origin"`: forward `Origin`.
+    pub origin: bool,
+    /// `"referer"`: forward `Referer`.
+    pub referer: bool,
+    /// `"sec-fetch"`: forward `Sec-Fetch-*` (other `Sec-*` headers never are).
+    pub sec_fetch: bool,
+}
+
+impl BrowserHeaders {
+    /// Reads `forward_browser_headers`; each unknown entry is a problem naming it.
+    pub(crate) fn parse(names: &[String], label: &str, problems: &mut Vec<String>) -> Self {
+        let mut rules = Self::default();
+        for name in names {
+            match name.to_ascii_lowercase().as_str() {
+                "origin" => rules.origin = true,
+                "referer" => rules.referer = true,
+                "sec-fetch" => rules.sec_fetch = true,
+                _ => problems.push(format!(
+                    "{label} forward_browser_headers: {name:?} is not one of \"origin\", \"referer\", \"sec-fetch\""
+                )),
+            }
+        }
+        rules
+    }
 }
 
 /// The browser's request headers as the upstream may see them (before the proxy adds its own).
-pub(crate) fn clean_request(headers: &mut HeaderMap, rules: &RequestRules) {
+pub fn clean_request(headers: &mut HeaderMap, rules: &RequestRules) {
     strip_hop_by_hop(headers);
     // The client sets Host (HTTP/1.1) or :authority (HTTP/2) from the upstream URL.
     headers.remove(header::HOST);
@@ -88,10 +125,29 @@ pub(crate) fn clean_request(headers: &mut HeaderMap, rules: &RequestRules) {
             }
         }
     }
+    // After the allow list, which cannot bring these back.
+    if !rules.browser.origin {
+        headers.remove(header::ORIGIN);
+    }
+    if !rules.browser.referer {
+        headers.remove(header::REFERER);
+    }
+    let sec_fetch = rules.browser.sec_fetch;
+    let browser_only: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let name = name.as_str();
+            name.starts_with("sec-") && !(sec_fetch && name.starts_with("sec-fetch-"))
+        })
+        .cloned()
+        .collect();
+    for name in browser_only {
+        headers.remove(name);
+    }
 }
 
 /// Appends this proxy to `Via` (RFC 9110 §7.6.3).
-pub(crate) fn add_via(headers: &mut HeaderMap, version: http::Version) {
+pub fn add_via(headers: &mut HeaderMap, version: http::Version) {
     let ours = match version {
         http::Version::HTTP_2 => "2 tower-cors-proxy",
         http::Version::HTTP_10 => "1.0 tower-cors-proxy",
@@ -109,15 +165,18 @@ pub(crate) fn add_via(headers: &mut HeaderMap, version: http::Version) {
 
 /// What a route passes back from the upstream.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ResponseRules {
+pub struct ResponseRules {
+    /// `return_set_cookie`.
     pub return_set_cookie: bool,
+    /// `deny_response_headers`.
     pub deny: Vec<HeaderName>,
+    /// The `Content-Security-Policy` stamped on responses.
     pub csp: Option<HeaderValue>,
 }
 
 /// The upstream's response headers as the browser may see them (the CORS layer adds its own
 /// `Access-Control-*` afterwards: the upstream's are removed, the policy's are the only ones).
-pub(crate) fn clean_response(headers: &mut HeaderMap, rules: &ResponseRules, secrets: &[Vec<u8>]) {
+pub fn clean_response(headers: &mut HeaderMap, rules: &ResponseRules, secrets: &[Vec<u8>]) {
     strip_hop_by_hop(headers);
     let cors: Vec<HeaderName> = headers
         .keys()
@@ -146,7 +205,7 @@ pub(crate) fn clean_response(headers: &mut HeaderMap, rules: &ResponseRules, sec
 
 /// Drops every response header whose value contains a secret the proxy injected (an upstream
 /// that echoes its request, or redirects to a URL carrying the key, must not hand it over).
-pub(crate) fn scrub_secrets(headers: &mut HeaderMap, secrets: &[Vec<u8>]) {
+pub fn scrub_secrets(headers: &mut HeaderMap, secrets: &[Vec<u8>]) {
     if secrets.is_empty() {
         return;
     }

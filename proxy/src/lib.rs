@@ -77,17 +77,41 @@
 //! [`CorsConfig`]: tower_cors::CorsConfig
 #![forbid(unsafe_code)]
 
+mod answer;
 mod body;
+mod build;
 pub mod config;
+mod conn;
+mod filter;
 pub mod guard;
 mod headers;
+mod log;
+pub mod methods;
+pub mod origin_guard;
+mod outbound;
 mod proxy;
+mod response;
 mod route;
 mod server;
 pub mod target;
+mod upstream;
 
 pub use body::{BoxError, ProxyBody};
-pub use config::{Limits, ProxyConfig, ProxyConfigError, RouteConfig, DEFAULT_LISTEN};
+pub use config::{AdminConfig, Limits, ProxyConfig, ProxyConfigError, RouteConfig, DEFAULT_LISTEN};
 pub use proxy::{cors_config, Proxy, ProxyBuilder};
 pub use route::{ClientAddr, RouteService};
-pub use server::{serve, shutdown_signal, HEADER_READ_TIMEOUT, SHUTDOWN_GRACE};
+pub use server::{
+    default_max_connections, serve, serve_with_admin, shutdown_signal, HEADER_READ_TIMEOUT,
+    MAX_CONNECTIONS_CAP, SHUTDOWN_GRACE,
+};
+
+/// The proxy's pure decisions, for the fuzz targets in `fuzz/`. Not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::headers::{
+        add_via, clean_request, clean_response, BrowserHeaders, RequestRules, ResponseRules,
+    };
+    pub use crate::response::framing;
+    pub use crate::upstream::fuzz_target_url;
+}
