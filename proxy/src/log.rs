@@ -59,7 +59,7 @@ impl Drop for LogLine {
                 status = self.status,
                 upstream_status,
                 cors = "refused",
-                reason = %reason,
+                reason = ?reason,
                 latency_ms,
                 "request"
             ),
@@ -73,7 +73,7 @@ impl Drop for LogLine {
                 status = self.status,
                 upstream_status,
                 cors = "refused",
-                reason = %reason,
+                reason = ?reason,
                 allow_with = %hint,
                 latency_ms,
                 "request"
