@@ -39,6 +39,10 @@ pub const CLIENT_READ_BUFFER: usize = 64 * 1024;
 /// The most connections [`serve`] keeps open by default, whatever the open-file limit.
 pub const MAX_CONNECTIONS_CAP: usize = 10_000;
 
+/// How many connections past `max_connections` are told 503 at once; past that they are closed
+/// at once, so that turning a flood away cannot itself use up the descriptors.
+const TURN_AWAY_AT_ONCE: usize = 64;
+
 /// What a connection past `max_connections` is told before it is closed.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
     content-type: text/plain; charset=utf-8\r\n\
@@ -131,6 +135,7 @@ pub async fn serve_with_admin(
     }
 
     let slots = Arc::new(Semaphore::new(max_connections));
+    let turning_away = Arc::new(Semaphore::new(TURN_AWAY_AT_ONCE));
     let shutdown = async {
         shutdown.await;
         closing.cancel();
@@ -141,12 +146,17 @@ pub async fn serve_with_admin(
             let proxy = proxy.clone();
             let builder = builder.clone();
             let closing = closing.clone();
-            let slot = slots.clone().try_acquire_owned();
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                if let Ok(busy) = turning_away.clone().try_acquire_owned() {
+                    tokio::spawn(async move {
+                        turn_away(stream).await;
+                        drop(busy);
+                    });
+                }
+                return;
+            };
             connections.spawn(async move {
-                let Ok(_slot) = slot else {
-                    turn_away(stream).await;
-                    return;
-                };
+                let _slot = slot;
                 conn::drive(stream, &builder, deadlines, closing, move |tracker| {
                     move |mut request: Request<Incoming>| {
                         let active = tracker.request(&request);

@@ -236,7 +236,10 @@ upstream = "http://127.0.0.1:9"
     };
     let found = problems(r#"forward_methods = ["GET", "TRACE"]"#, r#"["GET"]"#);
     assert!(found.iter().any(|p| p.contains("\"TRACE\"")), "{found:?}");
-    let found = problems(r#"forward_methods = ["GET", "POST"]"#, r#"["GET", "DELETE"]"#);
+    let found = problems(
+        r#"forward_methods = ["GET", "POST"]"#,
+        r#"["GET", "DELETE"]"#,
+    );
     assert!(
         found
             .iter()
@@ -271,7 +274,11 @@ async fn upstream_framing_is_never_passed_on_ambiguously() {
     let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
     assert!(body.len() < 10, "{answer}");
     // A chunked body cut off: no last chunk, and the connection ends.
-    let (answer, closed) = raw(proxy.addr, b"GET /up/cut-chunked HTTP/1.1\r\nHost: p\r\n\r\n").await;
+    let (answer, closed) = raw(
+        proxy.addr,
+        b"GET /up/cut-chunked HTTP/1.1\r\nHost: p\r\n\r\n",
+    )
+    .await;
     assert!(closed, "{answer}");
     assert!(answer.contains("5\r\nhello\r\n"), "{answer}");
     assert!(!answer.ends_with("0\r\n\r\n"), "{answer}");
@@ -431,7 +438,10 @@ async fn the_origin_guard_decides_before_any_upstream_connection() {
         (vec![("sec-fetch-site", "none")], false),
         (vec![("sec-fetch-site", "bogus")], false),
         (
-            vec![("sec-fetch-site", "same-origin"), ("sec-fetch-site", "cross-site")],
+            vec![
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-site", "cross-site"),
+            ],
             false,
         ),
         (vec![], true),
@@ -476,14 +486,24 @@ async fn the_browsers_own_headers_stay_with_the_proxy() {
         ("x-custom", "kept"),
     ];
     let proxy = start_proxy(
-        &config(up, "", r#"allow_request_headers = ["origin", "referer", "x-custom"]"#),
+        &config(
+            up,
+            "",
+            r#"allow_request_headers = ["origin", "referer", "x-custom"]"#,
+        ),
         &[],
         TableResolver::default(),
     )
     .await;
     assert_eq!(get(&proxy.url("/up/echo/h"), &browser).await.status, 200);
     let seen = log.last().headers;
-    for name in ["origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-ch-ua"] {
+    for name in [
+        "origin",
+        "referer",
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-ch-ua",
+    ] {
         assert!(!seen.contains_key(name), "{name} forwarded: {seen:?}");
     }
     assert_eq!(seen["x-custom"], "kept");
@@ -583,7 +603,10 @@ async fn a_stalled_download_or_upload_gives_its_slot_back() {
         .expect("write");
     let (answer, closed) = read_to_close(&mut uploader).await;
     assert!(closed, "{answer}");
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408 "),
+        "{answer}"
+    );
     wait_for_slot(&proxy).await;
     drop(reader);
 }
