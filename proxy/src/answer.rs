@@ -25,10 +25,16 @@ pub(crate) enum Outcome {
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
-    pub(crate) retry_after: Option<u64>,
+    /// What few answers carry, boxed so that every `Result<_, Answer>` stays small.
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
+    retry_after: Option<u64>,
     /// `Allow`, on a 405.
-    pub(crate) allow: Option<HeaderValue>,
-    pub(crate) outcome: Option<Outcome>,
+    allow: Option<HeaderValue>,
+    outcome: Option<Outcome>,
 }
 
 impl Answer {
@@ -36,40 +42,63 @@ impl Answer {
         Self {
             status,
             message: message.into(),
-            retry_after: None,
-            allow: None,
-            outcome: None,
+            extra: None,
         }
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Adds `Retry-After`, in seconds.
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.extra().retry_after = Some(seconds);
+        self
+    }
+
+    /// Adds `Allow`.
+    pub(crate) fn allow(mut self, methods: HeaderValue) -> Self {
+        self.extra().allow = Some(methods);
+        self
+    }
+
+    /// What the log line says besides the status.
+    pub(crate) fn outcome(mut self, outcome: Outcome) -> Self {
+        self.extra().outcome = Some(outcome);
+        self
     }
 
     /// Marks a refusal of the request's origin or context; the log line gives the message as
     /// the reason.
-    pub(crate) fn refused(mut self) -> Self {
-        self.outcome = Some(Outcome::Refused {
-            reason: self.message.clone(),
-            hint: None,
-        });
-        self
+    pub(crate) fn refused(self) -> Self {
+        let reason = self.message.clone();
+        self.outcome(Outcome::Refused { reason, hint: None })
     }
 
     /// Marks the client's fault, so the log does not blame the upstream.
-    pub(crate) fn client_fault(mut self) -> Self {
-        self.outcome = Some(Outcome::ClientError);
-        self
+    pub(crate) fn client_fault(self) -> Self {
+        self.outcome(Outcome::ClientError)
     }
 
     pub(crate) fn into_response(self) -> Response<ProxyBody> {
         let mut response = plain(self.status, format!("{}\n", self.message));
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        if let Some(allow) = self.allow {
-            response.headers_mut().insert(header::ALLOW, allow);
-        }
-        if let Some(outcome) = self.outcome {
-            response.extensions_mut().insert(outcome);
+        if let Some(extra) = self.extra {
+            let Extra {
+                retry_after,
+                allow,
+                outcome,
+            } = *extra;
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            if let Some(allow) = allow {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            if let Some(outcome) = outcome {
+                response.extensions_mut().insert(outcome);
+            }
         }
         response
     }

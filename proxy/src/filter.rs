@@ -55,12 +55,11 @@ pub(crate) fn request_filter(
         let key = client_ip(parts, shared).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         if let Err(not_until) = limiter.check_key(&key) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let mut answer = Answer::new(
+            return Err(Answer::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many requests from this client; retry later",
-            );
-            answer.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
-            return Err(answer);
+            )
+            .retry_after(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)));
         }
         if limiter.len() > RATE_LIMIT_KEYS {
             limiter.retain_recent();
@@ -110,13 +109,10 @@ fn guard_origin(route: &Route, shared: &Shared, parts: &Parts) -> Result<(), Ans
         Verdict::Forward => Ok(()),
         Verdict::Refuse(refusal) => {
             let reason = refusal.to_string();
-            Err(Answer {
-                outcome: Some(Outcome::Refused {
-                    reason: reason.clone(),
-                    hint,
-                }),
-                ..Answer::new(StatusCode::FORBIDDEN, format!("refused: {reason}"))
-            })
+            Err(
+                Answer::new(StatusCode::FORBIDDEN, format!("refused: {reason}"))
+                    .outcome(Outcome::Refused { reason, hint }),
+            )
         }
     }
 }

@@ -19,18 +19,29 @@
 //! # Keys
 //!
 //! Top level: `listen` (default `127.0.0.1:8787`), `base_path`, `ca_file`, `trusted_proxies`,
+//! `public_origins`, `[admin]` (`listen`: `/_cors/healthz` outside `max_connections`),
 //! `[cors]`, `[limits]`, `[[routes]]`.
 //!
 //! Routes (see [`RouteConfig`]): `path`, `upstream` or `allow_upstreams`, `[routes.cors]`
 //! (replaces `[cors]` whole), `set_headers` and `set_query` (`${VAR}` from the environment at
 //! start; a missing variable is a start-up error naming it; values are never logged, never
 //! shown on the help page, and a response header that contains one is removed),
-//! `forward_cookies`, `forward_authorization`, `return_set_cookie` (all `false`),
-//! `forwarded_headers` (`false`), `allow_request_headers`, `deny_request_headers`,
-//! `deny_response_headers`, `follow_redirects` (`false`: redirects go to the browser, with
-//! `Location` rewritten through the proxy when it points at an upstream the route may reach),
-//! `allow_private_networks` (`false`), `deny_networks`, `content_security_policy`
-//! (`"sandbox"`), `allow_navigation` (`false`).
+//! `forward_methods` (see [`methods`]), `forward_cookies`, `forward_authorization`,
+//! `return_set_cookie` (all `false`), `forwarded_headers` (`false`),
+//! `forward_browser_headers` (none of `origin`, `referer`, `sec-fetch`), `allow_request_headers`,
+//! `deny_request_headers`, `deny_response_headers`, `follow_redirects` (`false`: redirects go to
+//! the browser, with `Location` rewritten through the proxy when it points at an upstream the
+//! route may reach), `allow_private_networks` (`false`), `deny_networks`,
+//! `content_security_policy` (`"sandbox"`), `allow_navigation` (`false`), `require_origin`
+//! (`false`; see [`origin_guard`]).
+//!
+//! # Phases
+//!
+//! A request passes, in order: the proxy's own endpoints and the methods never forwarded; the
+//! route's CORS layer (preflights end here); the request filter (method, navigation, head size,
+//! the [`origin_guard`], the rate limit, a concurrency slot); the upstream choice; the upstream
+//! request; the response filter (framing, `Location`, header hygiene); and the log line, written
+//! when the response body is done. Each phase is a module of its own.
 //!
 //! # Limits and their answers
 //!
@@ -43,15 +54,21 @@
 //! | `max_concurrent_requests` (bodies included) | 512 | 503, refused rather than queued |
 //! | `rate_limit_per_minute` / `rate_limit_burst` per client address | 600 / 60 | 429 + `Retry-After` |
 //! | `max_redirects` (followed on the server) | 5 | 502 |
+//! | `body_idle_timeout` (a body that stops moving; 0: off) | 60 s | aborted both ways |
+//! | `request_head_timeout` (first head on any protocol; each HTTP/1 head and its keep-alive) | 30 s | connection closed |
+//! | `h2_idle_timeout` (no open stream) | 60 s | connection closed |
+//! | `h2_keep_alive_interval` / `h2_keep_alive_timeout` | 20 s / 20 s | connection closed |
+//! | `max_connections` | `min(10000, nofile / 2 - 64)` | 503, `Connection: close` |
 //!
-//! There is no response size cap, and once a response body streams no timeout applies: a
-//! timeout could only cut the body short. The rate limit is keyed on the connection's peer
-//! address ([`ClientAddr`]), or on `X-Forwarded-For` only when the peer is in
-//! `trusted_proxies`; a mounted proxy that is given no peer address puts every client in one
-//! bucket. Limits are per process: instances behind a load balancer each count their own.
+//! There is no response size cap and no total timeout on a body, only a progress deadline. The
+//! rate limit is keyed on the connection's peer address ([`ClientAddr`]), or on
+//! `X-Forwarded-For` only when the peer is in `trusted_proxies`; a mounted proxy that is given
+//! no peer address puts every client in one bucket. Limits are per process: instances behind a
+//! load balancer each count their own.
 //!
-//! Upstream failures are 502 (unreachable, broken answer) and 504 (timeouts); refusals by the
-//! SSRF guard are 403 naming the rule. All of these come from inside the route's CORS layer,
+//! Upstream failures are 502 (unreachable, broken answer, an unasked `101`) and 504 (timeouts);
+//! a request body the client framed badly or cut off is 400; refusals by the SSRF guard and the
+//! origin guard are 403 naming the rule. All of these come from inside the route's CORS layer,
 //! so the page can read them.
 //!
 //! ```no_run

@@ -207,6 +207,15 @@ mod tests {
         map
     }
 
+    /// (headers, scheme, host, settings, verdict)
+    type Case = (
+        Vec<(&'static str, &'static str)>,
+        &'static str,
+        Option<&'static str>,
+        GuardSettings,
+        Verdict,
+    );
+
     #[test]
     fn decision_table() {
         let allowed = "https://app.example.com";
@@ -226,13 +235,7 @@ mod tests {
         };
         use Refusal::*;
         // (headers, scheme, host, settings, verdict)
-        let cases: Vec<(
-            Vec<(&str, &str)>,
-            &str,
-            Option<&str>,
-            GuardSettings,
-            Verdict,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             // 1. same-origin, three ways
             (
                 vec![("sec-fetch-site", "same-origin")],

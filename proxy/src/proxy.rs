@@ -268,10 +268,10 @@ impl Preflight {
 
 type RouteEntry = (String, CorsLayer, Cors<RouteService>);
 
-async fn dispatch<'a, B>(
-    inner: &'a Inner,
+async fn dispatch<B>(
+    inner: &Inner,
     request: Request<B>,
-) -> (Option<&'a RouteEntry>, Response<ProxyBody>)
+) -> (Option<&RouteEntry>, Response<ProxyBody>)
 where
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,

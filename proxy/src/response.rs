@@ -92,11 +92,20 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    type Case = (
+        Option<&'static str>,
+        &'static [&'static str],
+        u16,
+        &'static str,
+        Option<u64>,
+        Option<&'static str>,
+    );
+
     #[test]
     fn framing_table() {
         // (Transfer-Encoding, Content-Length lines, status, method, body's exact size,
         //  Content-Length passed on)
-        let cases: &[(Option<&str>, &[&str], u16, &str, Option<u64>, Option<&str>)] = &[
+        let cases: &[Case] = &[
             (None, &["5"], 200, "GET", Some(5), Some("5")),
             // chunked beside a Content-Length: the length goes, whatever it says
             (Some("chunked"), &["2"], 200, "GET", None, None),
