@@ -66,6 +66,7 @@ pub async fn run_in_chromium(
             credentials: p.credentials,
             body: None,
             xhr_upload: false,
+            no_cors: false,
             read: Vec::new(),
         })
         .collect();

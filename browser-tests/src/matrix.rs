@@ -157,6 +157,7 @@ impl Matrix {
                         credentials: fetch.credentials,
                         body: fetch.body,
                         xhr_upload: fetch.xhr_upload,
+                        no_cors: fetch.no_cors,
                         read: StepSpec::read_list(expect),
                     })
             })

@@ -17,6 +17,8 @@ pub(crate) struct StepSpec<'a> {
     pub(crate) body: Option<&'a str>,
     /// Use XMLHttpRequest with an upload listener instead of fetch().
     pub(crate) xhr_upload: bool,
+    /// fetch() with `mode: "no-cors"`.
+    pub(crate) no_cors: bool,
     /// Response headers the script reads with `response.headers.get`.
     pub(crate) read: Vec<&'a str>,
 }
@@ -51,6 +53,7 @@ function viaFetch(s) {
     signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
   };
   if (s.body !== null) init.body = s.body;
+  if (s.noCors) init.mode = "no-cors";
   return fetch(s.url, init).then(async (response) => ({
     status: response.status,
     body: await response.text(),
@@ -115,7 +118,7 @@ pub(crate) fn html(batch: &str, steps: &[StepSpec<'_>], step_timeout_ms: u64) ->
         let read: Vec<String> = step.read.iter().map(|name| js_string(name)).collect();
         let _ = writeln!(
             out,
-            "  {{ scenario: {}, step: {}, url: {}, method: {}, headers: [{}], credentials: {}, body: {}, xhrUpload: {}, read: [{}] }},",
+            "  {{ scenario: {}, step: {}, url: {}, method: {}, headers: [{}], credentials: {}, body: {}, xhrUpload: {}, noCors: {}, read: [{}] }},",
             js_string(step.scenario),
             step.step,
             js_string(&step.url),
@@ -124,6 +127,7 @@ pub(crate) fn html(batch: &str, steps: &[StepSpec<'_>], step_timeout_ms: u64) ->
             js_string(step.credentials.as_js()),
             step.body.map_or_else(|| "null".to_owned(), js_string),
             step.xhr_upload,
+            step.no_cors,
             read.join(", "),
         );
     }

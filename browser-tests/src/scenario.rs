@@ -89,6 +89,7 @@ pub struct Fetch {
     pub(crate) credentials: Credentials,
     pub(crate) body: Option<&'static str>,
     pub(crate) xhr_upload: bool,
+    pub(crate) no_cors: bool,
 }
 
 impl Fetch {
@@ -103,6 +104,7 @@ impl Fetch {
             credentials: Credentials::SameOrigin,
             body: None,
             xhr_upload: false,
+            no_cors: false,
         }
     }
 
@@ -131,6 +133,16 @@ impl Fetch {
     /// `credentials` maps to `withCredentials` (`Include` only).
     pub fn xhr_with_upload_listener(mut self) -> Self {
         self.xhr_upload = true;
+        self
+    }
+}
+
+impl Fetch {
+    /// fetch() with `mode: "no-cors"`, as an `<img>` or `<script>` on another site would
+    /// request: no `Origin` on a GET, and an opaque answer (status 0, empty body) the page
+    /// cannot read.
+    pub fn no_cors(mut self) -> Self {
+        self.no_cors = true;
         self
     }
 }

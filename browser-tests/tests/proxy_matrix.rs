@@ -1,7 +1,8 @@
 //! tower-cors-proxy in headless Chromium: an upstream that sends no CORS headers is unreadable
 //! from a page on another origin when fetched directly, and readable through the proxy, whose
 //! CORS policy is the only one the browser sees; credentials go through only where a route opts
-//! in; an origin the policy does not list is refused. Every expectation is written by hand.
+//! in; an origin the policy does not list is refused, and neither it nor another site's no-cors
+//! request reaches the upstream (the origin guard). Every expectation is written by hand.
 //! A plain `main` (harness = false), like the main matrix, ending with
 //! `proxy matrix: P/N scenarios passed`.
 
@@ -167,7 +168,24 @@ fn scenarios() -> Vec<Scenario> {
             Localhost,
             "an origin the proxy's policy does not list is refused",
         )
-        .step(get(PROXY, "/open/s/{id}/ok"), blocked()),
+        .step(get(PROXY, "/open/s/{id}/ok"), blocked())
+        .check(InnerCalls(0)),
+        Scenario::new(
+            "proxied-no-cors-other-site",
+            Localhost,
+            "another site's no-cors request (an <img>: Sec-Fetch-Site cross-site, no Origin) \
+             never reaches the upstream",
+        )
+        .step(get(PROXY, "/open/s/{id}/ok").no_cors(), readable(0, ""))
+        .check(InnerCalls(0)),
+        Scenario::new(
+            "proxied-no-cors-same-site",
+            Loopback,
+            "a no-cors request from another port of the same site (Sec-Fetch-Site same-site, no \
+             Origin) never reaches the upstream either",
+        )
+        .step(get(PROXY, "/open/s/{id}/ok").no_cors(), readable(0, ""))
+        .check(InnerCalls(0)),
         Scenario::new(
             "proxied-origin-refused-preflight",
             Localhost,
