@@ -1,15 +1,15 @@
 //! `cors check`: sends what a browser sends for one `fetch()` (the preflight when needed, then
 //! the actual request and its redirects, each by hand), judges every answer with
-//! [`tower_cors::browser`], and explains the verdict with the server-side fix.
+//! [`cors_browser_model`], and explains the verdict with the server-side fix.
 
 use std::process::ExitCode;
 
 use clap::Args;
-use http::{HeaderMap, Request};
-use serde_json::{json, Value};
-use tower_cors::browser::{
+use cors_browser_model::{
     Credentials, Engine, EngineOutcome, Exchange, FetchRequest, Outcome, Stage, Verdict,
 };
+use http::{HeaderMap, Request};
+use serde_json::{json, Value};
 
 use crate::diagnose::{diagnose, Diagnosis};
 use crate::net::{Answer, NetArgs};

@@ -10,9 +10,9 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, StatusCode};
 
-use super::safelist::{extract_list, is_safelisted_method, is_safelisted_response_header};
-use super::url::Url;
-use super::verdict::{BlockReason, Engine};
+use crate::safelist::{extract_list, is_safelisted_method, is_safelisted_response_header};
+use crate::url::Url;
+use crate::verdict::{BlockReason, Engine};
 
 /// One named check and its failure, if any; `lenient` names the engines that let the failure
 /// pass.
