@@ -60,7 +60,7 @@ pub(crate) fn cors_check(headers: &HeaderMap, origin: &str, include: bool) -> Ve
         Some(value) if value == "*" => include.then_some(BlockReason::WildcardWithCredentials),
         Some(value) if value == origin => None,
         Some(value) if value.contains([' ', ',']) => Some(BlockReason::MultipleAllowOrigin(value)),
-        Some(value) if value != "null" && Url::parse(&value).is_none() => {
+        Some(value) if value != "null" && Url::parse(&value).is_err() => {
             Some(BlockReason::InvalidAllowOrigin(value))
         }
         Some(value) => Some(BlockReason::AllowOriginMismatch(value)),

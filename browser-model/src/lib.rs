@@ -264,10 +264,11 @@ impl FetchRequestBuilder {
     /// Validates the description, listing every problem.
     pub fn build(self) -> Result<FetchRequest, InvalidRequest> {
         let mut problems = Vec::new();
-        let url = Url::parse(&self.url);
-        if url.is_none() {
-            problems.push(format!("URL {:?} is not an absolute URL", self.url));
-        }
+        let url = Url::parse(&self.url)
+            .map_err(|why| {
+                problems.push(format!("URL {:?} is not an absolute URL: {why}", self.url))
+            })
+            .ok();
         let origin = parse_origin(&self.origin);
         if origin.is_none() {
             problems.push(format!(

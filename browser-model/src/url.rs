@@ -17,9 +17,9 @@ pub(crate) struct Url(::url::Url);
 
 impl Url {
     /// Parses an absolute URL (any scheme: a CORS fetch of a non-HTTP scheme is refused later,
-    /// with its own message). `None` when the standard's parser fails.
-    pub(crate) fn parse(text: &str) -> Option<Url> {
-        ::url::Url::parse(text).ok().map(Url)
+    /// with its own message); the error says why the standard's parser failed.
+    pub(crate) fn parse(text: &str) -> Result<Url, ::url::ParseError> {
+        ::url::Url::parse(text).map(Url)
     }
 
     /// The scheme, lower case.
@@ -132,7 +132,7 @@ pub(crate) fn parse_origin(origin: &str) -> Option<String> {
 /// same host or, for domains, the same registrable domain by the public suffix list. Hosts that
 /// are themselves public suffixes have no registrable domain and only match themselves.
 pub(crate) fn same_site(url: &Url, origin: &str) -> bool {
-    let Some(page) = Url::parse(origin) else {
+    let Ok(page) = Url::parse(origin) else {
         return false;
     };
     if url.scheme() != page.scheme() {
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn parses_as_the_url_standard_says() {
         for (input, expected) in PARSE {
-            let got = Url::parse(input).map(|u| u.to_string());
+            let got = Url::parse(input).ok().map(|u| u.to_string());
             assert_eq!(got.as_deref(), *expected, "{input:?}");
         }
     }

@@ -20,6 +20,8 @@ Examples:
   cors check https://api.example.com/items --origin https://app.example.com \\
       -X PUT -H 'Content-Type: application/json' -H 'X-Api-Key: k' --credentials
   cors check https://localhost:8443/ --origin http://localhost:3000 --cacert dev-ca.pem --json
+  cors check https://api.example.com/items --origin https://app.example.com \\
+      --resolve api.example.com:443:10.0.0.5     # a staging address, real Host and SNI
 
 Exit status: 0 allowed, 1 blocked (by the Fetch standard, even where a browser would allow it),
 2 the check could not run (bad arguments, connection refused, TLS error, timeout).";
@@ -64,6 +66,8 @@ pub struct CheckArgs {
 pub struct Hop {
     /// Preflight or actual request.
     pub stage: Stage,
+    /// The URL, as the checks and messages quote it (fragment included, unlike the request).
+    pub url: String,
     /// The request, exactly as sent (absolute URI).
     pub request: Request<()>,
     /// Its answer's head, or why there was none.
@@ -259,6 +263,13 @@ impl Report {
                 hop.request.uri(),
                 hop.stage.as_str()
             );
+            if let Ok(Answer {
+                resolved: Some(addr),
+                ..
+            }) = &hop.answer
+            {
+                out += &format!("* connected to {addr} (--resolve)\n");
+            }
             for (name, value) in hop.request.headers() {
                 let shown = if name == "cookie" || name == "authorization" {
                     "<redacted>".to_owned()
@@ -276,10 +287,9 @@ impl Report {
                 }
                 Err(error) => out += &format!("! {error}\n"),
             }
-            let url = hop.request.uri().to_string();
             for check in checks
                 .iter()
-                .filter(|c| c.stage == hop.stage && c.url == url)
+                .filter(|c| c.stage == hop.stage && c.url == hop.url)
             {
                 match &check.failure {
                     None => out += &format!("  ok   {}\n", check.check),
@@ -450,6 +460,7 @@ pub async fn check(args: &CheckArgs) -> Report {
     let mut exchange = Exchange::new(&request);
     let mut hops = Vec::new();
     while let (Some(stage), Some(next)) = (exchange.pending(), exchange.next_request()) {
+        let url = exchange.current_url();
         let answer = client.send(next.clone()).await;
         match &answer {
             Ok(a) => exchange.receive(a.status, &a.headers),
@@ -457,6 +468,7 @@ pub async fn check(args: &CheckArgs) -> Report {
         }
         hops.push(Hop {
             stage,
+            url,
             request: next,
             answer,
         });
