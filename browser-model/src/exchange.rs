@@ -210,7 +210,14 @@ impl Exchange {
         }
         // Fetch metadata goes only to potentially trustworthy URLs (Fetch Metadata Request
         // Headers, "append the Fetch metadata headers"), whatever the address a name resolves to.
-        if url.is_potentially_trustworthy() {
+        // Chromium 156 sends `Sec-Fetch-Mode` on every preflight all the same (the URL-form
+        // agreement case `url-idna-host` over plain HTTP): Chromium's bytes win on the wire.
+        let trustworthy = url.is_potentially_trustworthy();
+        let headers = request.headers_mut();
+        if trustworthy || stage == Stage::Preflight {
+            headers.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
+        }
+        if trustworthy {
             let site = if !self.cors {
                 "same-origin"
             } else if serialized_origin != "null" && same_site(url, &self.origin) {
@@ -218,8 +225,6 @@ impl Exchange {
             } else {
                 "cross-site"
             };
-            let headers = request.headers_mut();
-            headers.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
             headers.insert("sec-fetch-site", HeaderValue::from_static(site));
             headers.insert("sec-fetch-dest", HeaderValue::from_static("empty"));
         }

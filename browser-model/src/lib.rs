@@ -63,8 +63,8 @@
 //!   fetch says ([`Exchange::current_url`]).
 //! - `Sec-Fetch-Mode`, `-Site` and `-Dest` go only to potentially trustworthy URLs (`https`,
 //!   `localhost` and `*.localhost`, 127.0.0.0/8, `[::1]`), decided on the URL, not the address
-//!   a name resolves to; `same-site` compares registrable domains by the public suffix list
-//!   ([`psl`]).
+//!   a name resolves to (except Chromium's `Sec-Fetch-Mode` on preflights, below); `same-site`
+//!   compares registrable domains by the public suffix list ([`psl`]).
 //! - Not modeled: the preflight cache (every exchange starts cold), mixed content, private or
 //!   local network access, request bodies (the use-CORS-preflight flag of upload listeners and
 //!   streams), modes other than `cors`.
@@ -87,11 +87,17 @@
 //! [`Blocked`]'s `Display` is Chromium 156's console line. The reason keys
 //! ([`BlockReason::firefox_key`]) are Firefox's.
 //!
-//! URLs: for every URL form of tower-cors's Chromium agreement test (a space and non-ASCII in
-//! the path and query, an IDNA host, dot segments, a fragment, a relative redirect with `..`,
-//! over HTTP and HTTPS), Chromium 156 sent the request target, `Host`, SNI, `Origin`,
-//! `Sec-Fetch-*` and `Access-Control-Request-*` the URL standard gives, and quoted the URL in
-//! its console line as the standard serializes it (fragment included): no divergence to model.
+//! URLs and fetch metadata, measured against Chromium 156 by tower-cors's agreement test
+//! (`browser-tests/tests/check_agreement/url_forms.rs`: a space and non-ASCII in the path and
+//! query, an IDNA host mapped to loopback, dot segments, backslashes and a tab, a fragment, a
+//! relative redirect with `..`, each over HTTP and HTTPS). Chromium sent the request target,
+//! `Host`, SNI, `Origin` and `Access-Control-Request-*` the URL and Fetch standards give, and
+//! quoted each URL in its console line as the URL standard serializes it, fragment included.
+//! One divergence, where the model follows Chromium:
+//!
+//! - `url-idna-host` over HTTP (`http://ñandú.test:PORT/items`, a `PUT` with a preflight):
+//!   the URL is not potentially trustworthy, so the standard sends no `Sec-Fetch-*` at all;
+//!   Chromium sends `Sec-Fetch-Mode: cors` on the preflight (and nothing on the actual request).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -190,6 +196,24 @@ impl FetchRequest {
     /// The credentials mode.
     pub fn credentials(&self) -> Credentials {
         self.credentials
+    }
+
+    /// Whether the URL is potentially trustworthy (`https`, `localhost` and `*.localhost`,
+    /// 127.0.0.0/8, `[::1]`): the only URLs that get `Sec-Fetch-*`, and the only ones a page
+    /// served over `https` may fetch (any other is mixed content, blocked before CORS).
+    ///
+    /// ```
+    /// use cors_browser_model::FetchRequest;
+    ///
+    /// let page = "https://app.example";
+    /// let loopback = FetchRequest::builder("http://127.0.0.1:8080/", page).build()?;
+    /// assert!(loopback.potentially_trustworthy());
+    /// let plain = FetchRequest::builder("http://api.example/", page).build()?;
+    /// assert!(!plain.potentially_trustworthy());
+    /// # Ok::<(), cors_browser_model::InvalidRequest>(())
+    /// ```
+    pub fn potentially_trustworthy(&self) -> bool {
+        self.url.is_potentially_trustworthy()
     }
 
     /// Whether a cookie jar was given ([`FetchRequestBuilder::cookie`]).

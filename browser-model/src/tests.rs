@@ -528,6 +528,32 @@ fn fetch_metadata_goes_only_to_potentially_trustworthy_urls() {
         );
         assert_eq!(headers["origin"], APP, "{url}");
     }
+    // Chromium's preflights carry `Sec-Fetch-Mode` (only) even to a URL that is not
+    // potentially trustworthy; its actual requests carry none.
+    let request = FetchRequest::builder("http://api.example/", APP)
+        .method("PUT")
+        .build()
+        .expect("valid");
+    let (_, sent) = run(&request, |_| {
+        (
+            204,
+            answer(&[
+                ("access-control-allow-origin", APP),
+                ("access-control-allow-methods", "PUT"),
+            ]),
+        )
+    });
+    let metadata: Vec<Vec<&str>> = sent
+        .iter()
+        .map(|r| {
+            r.headers()
+                .keys()
+                .map(HeaderName::as_str)
+                .filter(|n| n.starts_with("sec-fetch-"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(metadata, [vec!["sec-fetch-mode"], vec![]]);
 }
 
 mod arbitrary_answers {

@@ -379,23 +379,11 @@ impl Report {
     }
 }
 
-/// An https page fetching plain http from a host that is not loopback: blocked as mixed content.
+/// An https page fetching a URL that is not potentially trustworthy: blocked as mixed content.
 fn mixed_content(request: &FetchRequest) -> bool {
-    let url = request.url();
-    let host = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split(['/', '?']).next())
-        .map(|authority| match authority.find(']') {
-            Some(end) => &authority[..=end],
-            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-        });
     request.origin().starts_with("https://")
-        && host.is_some_and(|h| {
-            !(h == "localhost"
-                || h.ends_with(".localhost")
-                || h.starts_with("127.")
-                || h == "[::1]")
-        })
+        && request.url().starts_with("http://")
+        && !request.potentially_trustworthy()
 }
 
 /// A cookie was given, but credentials mode `same-origin` keeps it off a cross-origin request.

@@ -238,8 +238,10 @@ fn resolve_connects_to_the_given_address_with_the_real_host() {
     ] {
         assert!(transcript.contains(&line), "{line}\n{transcript}");
     }
-    // Not a potentially trustworthy URL: no fetch metadata, as browsers send none.
+    // Not a potentially trustworthy URL: no fetch metadata, as browsers send none, and an
+    // https page may not fetch it (mixed content), whatever address it resolves to.
     assert!(!transcript.contains("sec-fetch"), "{transcript}");
+    assert!(transcript.contains("mixed content"), "{transcript}");
 
     // An entry for another port does not apply; one whose addresses all refuse is an error.
     let out = cors(&[
