@@ -139,8 +139,8 @@ impl Exchange {
     /// ```
     /// use cors_browser_model::{Exchange, FetchRequest};
     ///
-    /// let request = FetchRequest::builder("https://API.example/a/../items?q=a b#top", "https://app.example")
-    ///     .build()?;
+    /// let typed = "https://API.example/a/../items?q=a b#top";
+    /// let request = FetchRequest::builder(typed, "https://app.example").build()?;
     /// let exchange = Exchange::new(&request);
     /// assert_eq!(exchange.current_url(), "https://api.example/items?q=a%20b#top");
     /// let sent = exchange.next_request().expect("the actual request");

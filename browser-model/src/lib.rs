@@ -52,10 +52,11 @@
 //!   `null` origin once the chain is tainted, `user:password@` locations refused, `POST` turned
 //!   into `GET` on 301/302/303, `Authorization` dropped on an origin change, a fresh preflight
 //!   when the new target needs one.
-//! - URLs as the [URL standard](https://url.spec.whatwg.org/) parses them (the [`url`] crate,
-//!   Servo's parser): the request URL, each `Location` (resolved against the current URL) and
-//!   the URL every message quotes. The path and query are percent-encoded with the standard's
-//!   encode sets (`?q=a b` is sent as `?q=a%20b`, `ï` as `%C3%AF`), hosts go through IDNA
+//! - URLs as the [URL standard](https://url.spec.whatwg.org/) parses them (the
+//!   [`url`](https://docs.rs/url) crate, Servo's parser): the request URL, each `Location`
+//!   (resolved against the current URL) and the URL every message quotes. The path and query
+//!   are percent-encoded with the standard's encode sets (`?q=a b` is sent as `?q=a%20b`, `ï`
+//!   as `%C3%AF`), hosts go through IDNA
 //!   (`ñandú.test` is `xn--and-6ma2c.test`, in `Host` and in `Origin`), dot segments are removed
 //!   (`/api/v0/../items` asks for `/api/items`), default ports are dropped, backslashes are
 //!   slashes and tabs and newlines are stripped. The fragment is never sent but the messages
