@@ -113,8 +113,10 @@ impl fmt::Display for Resolve {
         let addrs: Vec<String> = self
             .addrs
             .iter()
-            .map(|a| SocketAddr::new(*a, 0).to_string())
-            .map(|a| a.trim_end_matches(":0").to_owned())
+            .map(|a| match a {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            })
             .collect();
         write!(f, "{}:{}:{}", self.host, self.port, addrs.join(","))
     }
