@@ -399,21 +399,23 @@
 //! # }
 //! ```
 //!
-//! ## The whole browser exchange: `testing::fetch`
+//! ## The whole browser exchange: `testing::fetch` (feature `browser`)
 //!
-//! [`testing::fetch`] plays the browser against your real service, in process: the preflight
-//! when a browser would send one, then the actual request (and its redirects), each judged by
-//! the standard's algorithms ([`browser`]). It answers the question a front end asks: "can a
+//! With the `browser` feature, `testing::fetch` plays the browser against your real service, in
+//! process: the preflight when a browser would send one, then the actual request (and its
+//! redirects), each judged by the standard's algorithms (`tower_cors::browser`, the
+//! `cors-browser-model` crate re-exported). It answers the question a front end asks: "can a
 //! page on this origin read this response?".
 //!
 //! ```
+//! # #[cfg(feature = "browser")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{routing::put, Router};
 //! use tower::Layer;
 //! use tower_cors::browser::{Credentials, Engine, EngineOutcome, FetchRequest};
 //! use tower_cors::{testing, CorsLayer};
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let cors = CorsLayer::builder()
 //!     .allow_origins(["https://app.example.com"])
 //!     .allow_methods(["PUT"])
@@ -444,6 +446,8 @@
 //! assert!(matches!(verdict.engine(Engine::Chromium), EngineOutcome::Blocked(_)));
 //! # Ok(())
 //! # }
+//! # #[cfg(not(feature = "browser"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Pitfalls
@@ -459,7 +463,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod browser;
 mod builder;
 mod config;
 mod decision;
@@ -479,6 +482,11 @@ mod set_config;
 mod shadow;
 mod summary;
 pub mod testing;
+
+/// The browser's half of CORS: the [`cors_browser_model`] crate, re-exported with the `browser`
+/// feature.
+#[cfg(feature = "browser")]
+pub use cors_browser_model as browser;
 
 /// Crate-private parsers exposed for the fuzz targets in `fuzz/`; enabled by the non-default
 /// `fuzzing` feature. Not public API.

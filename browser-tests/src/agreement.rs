@@ -15,8 +15,11 @@ use crate::servers::PageServer;
 pub struct Probe {
     /// An id, unique in the batch (letters, digits, `-`).
     pub id: String,
-    /// The URL; every probe's must be distinct, as console lines are matched by URL.
+    /// The URL, as the script passes it to fetch().
     pub url: String,
+    /// A part of its console line no other probe's has: the URL as Chromium quotes it
+    /// (`'http://…'`), or the `:port/` of a server only this probe uses.
+    pub console_key: String,
     /// `fetch`'s method.
     pub method: &'static str,
     /// Headers the script sets.
@@ -45,13 +48,14 @@ pub fn page_origin(pages: &PageServer) -> String {
 /// Runs `probes` in order in a fresh headless Chromium at `chromium`, from [`page_origin`].
 /// Chromium accepts, besides certificates it trusts anyway, exactly those whose
 /// SubjectPublicKeyInfo's SHA-256 (base64) is in `trusted_spki` (see
-/// [`Browser::launch_trusting`]). `Err` when the browser could not start or the page did not
-/// finish within `timeout`.
+/// [`Browser::launch_trusting`]), and resolves host names by `host_resolver_rules` when given.
+/// `Err` when the browser could not start or the page did not finish within `timeout`.
 pub async fn run_in_chromium(
     chromium: &Path,
     pages: &PageServer,
     probes: &[Probe],
     trusted_spki: &[String],
+    host_resolver_rules: Option<&str>,
     timeout: Duration,
 ) -> Result<Vec<Seen>, String> {
     const BATCH: &str = "agreement";
@@ -72,7 +76,7 @@ pub async fn run_in_chromium(
         .collect();
     let mut results = pages.publish(BATCH, page::html(BATCH, &steps, 10_000));
     let url = format!("{}/page/{BATCH}", page_origin(pages));
-    let mut browser = Browser::launch_trusting(chromium, &url, trusted_spki)
+    let mut browser = Browser::launch_trusting(chromium, &url, trusted_spki, host_resolver_rules)
         .map_err(|e| format!("could not start {}: {e}", chromium.display()))?;
 
     let deadline = Instant::now() + timeout;
@@ -102,7 +106,7 @@ pub async fn run_in_chromium(
     while Instant::now() < grace
         && !blocked
             .iter()
-            .all(|p| console.iter().any(|m| mentions(m, &p.url)))
+            .all(|p| console.iter().any(|m| m.contains(&p.console_key)))
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
         console = browser.console();
@@ -116,14 +120,9 @@ pub async fn run_in_chromium(
                 readable: matches!(seen, Observed::Readable { .. }),
                 console: console
                     .iter()
-                    .find(|m| mentions(m, &p.url) && m.contains("blocked by CORS policy"))
+                    .find(|m| m.contains(&p.console_key) && m.contains("blocked by CORS policy"))
                     .cloned(),
             }),
         })
         .collect()
-}
-
-/// Whether a console line is about `url` (as the first or the redirected-from URL).
-fn mentions(message: &str, url: &str) -> bool {
-    message.contains(&format!("'{url}'"))
 }

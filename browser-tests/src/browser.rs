@@ -58,18 +58,20 @@ impl Browser {
     /// Starts Chromium on `url` with a fresh, empty profile, so nothing (cookies, the preflight
     /// cache, the HTTP cache) survives from an earlier launch.
     pub fn launch(binary: &Path, url: &str) -> std::io::Result<Self> {
-        Self::launch_trusting(binary, url, &[])
+        Self::launch_trusting(binary, url, &[], None)
     }
 
     /// Like [`launch`](Self::launch), and also accepts TLS certificates whose
     /// SubjectPublicKeyInfo has one of the SHA-256 hashes (base64) in `spki_sha256`, whatever
     /// their issuer — so a test server's certificate is trusted while every other certificate
     /// is still verified as usual. Chromium honours the list only with a `--user-data-dir`,
-    /// which every launch has.
+    /// which every launch has. `host_resolver_rules` (Chromium's `--host-resolver-rules`, such
+    /// as `MAP xn--and-6ma2c.test 127.0.0.1`) sends test host names to loopback without DNS.
     pub fn launch_trusting(
         binary: &Path,
         url: &str,
         spki_sha256: &[String],
+        host_resolver_rules: Option<&str>,
     ) -> std::io::Result<Self> {
         let profile = fresh_profile_dir()?;
         let mut command = Command::new(binary);
@@ -97,6 +99,9 @@ impl Browser {
                 "--ignore-certificate-errors-spki-list={}",
                 spki_sha256.join(",")
             ));
+        }
+        if let Some(rules) = host_resolver_rules {
+            command.arg(format!("--host-resolver-rules={rules}"));
         }
         command
             .arg(url)

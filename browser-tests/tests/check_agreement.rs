@@ -10,11 +10,18 @@
 //! server whose certificate another CA signed shows that every other certificate is still
 //! refused — by Chromium and by the CLI alike.
 //!
+//! Then the URL forms (`check_agreement/url_forms.rs`): URLs the URL standard rewrites, each on
+//! a stand-in of its own that records the request heads it receives, so Chromium's requests and
+//! `cors check`'s are compared too. An IDNA host reaches loopback through Chromium's
+//! `--host-resolver-rules` and `cors check --resolve`, never through DNS.
+//!
 //! Without Chromium it prints a notice and passes, unless `CI` is set (or
 //! `TOWER_CORS_BROWSER=require`), like the browser matrix.
 
 #[path = "../../cli/tests/support/mod.rs"]
 mod support;
+#[path = "check_agreement/url_forms.rs"]
+mod url_forms;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -79,6 +86,7 @@ fn check_args(
 fn probe(id: String, url: String, case: &support::Case, cors_console: bool) -> Probe {
     Probe {
         id,
+        console_key: format!("'{url}'"),
         url,
         method: case.method,
         headers: case.headers.to_vec(),
@@ -144,6 +152,16 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             .find(|case| case.id == "correct-simple")
             .expect("the correct-simple case");
         let stranger_url = format!("https://{stranger}{}?case=untrusted", stranger_case.path);
+        let mut url_targets = Vec::new();
+        for tls in [
+            None,
+            Some((support::tls::acceptor(&ca), ca.pem_file.clone())),
+        ] {
+            for case in url_forms::CASES {
+                let target = url_forms::Target::serve(case, tls.clone()).await;
+                url_targets.push(target.expect("a URL-form stand-in"));
+            }
+        }
 
         let targets: Vec<Target> = servers
             .iter()
@@ -168,6 +186,7 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             .iter()
             .map(|t| probe(t.id(), t.url.clone(), &t.case, true))
             .collect();
+        probes.extend(url_targets.iter().map(url_forms::Target::probe));
         probes.push(probe(
             "untrusted-certificate".to_owned(),
             stranger_url.clone(),
@@ -180,7 +199,8 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             &pages,
             &probes,
             &trusted,
-            Duration::from_secs(60),
+            Some(&url_forms::chromium_host_rules()),
+            Duration::from_secs(90),
         )
         .await
         .expect("the page ran");
@@ -250,6 +270,18 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             }
         }
 
+        let url_seen = &seen[targets.len()..targets.len() + url_targets.len()];
+        let mut url_agree = 0;
+        for (target, seen) in url_targets.iter().zip(url_seen) {
+            let differences = target.compare(&origin, seen).await;
+            url_agree += usize::from(differences.is_empty());
+            problems.extend(differences);
+        }
+        println!(
+            "url forms: {url_agree}/{} agree on requests, verdict and console line",
+            url_targets.len()
+        );
+
         // The certificate nobody trusts: a network error in Chromium (no CORS line, as CORS
         // never started), a TLS error from the CLI even with the test CA.
         let untrusted = seen.last().expect("one result per probe");
@@ -293,12 +325,13 @@ fn chromium_agrees_with_cors_check_and_testing_fetch() {
             problems.join("\n")
         );
         println!(
-            "check agreement: {}/{} cases agree ({} over HTTP, {} over HTTPS), and an \
-             untrusted certificate is refused, in {:.1?}",
+            "check agreement: {}/{} cases agree ({} over HTTP, {} over HTTPS), {url_agree}/{} \
+             URL forms too, and an untrusted certificate is refused, in {:.1?}",
             targets.len(),
             targets.len(),
             targets.iter().filter(|t| t.prefix.is_empty()).count(),
             targets.iter().filter(|t| !t.prefix.is_empty()).count(),
+            url_targets.len(),
             started.elapsed()
         );
     });

@@ -209,11 +209,21 @@ pub async fn audit(args: &AuditArgs) -> AuditReport {
         error: Some(error),
         ..AuditReport::default()
     };
-    let url: http::Uri = match args.url.parse::<http::Uri>() {
-        Ok(url) if matches!(url.scheme_str(), Some("http" | "https")) && url.host().is_some() => {
-            url
+    // Read as a browser reads it (percent-encoding, IDNA, dot segments), fragment left out.
+    let url: http::Uri = match url::Url::parse(&args.url) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            match url[..url::Position::AfterQuery].parse() {
+                Ok(uri) => uri,
+                Err(e) => return fail(format!("URL {:?} cannot be sent: {e}", args.url)),
+            }
         }
-        _ => return fail(format!("URL {:?} is not an absolute http(s) URL", args.url)),
+        Ok(_) => return fail(format!("URL {:?} is not an http(s) URL", args.url)),
+        Err(e) => {
+            return fail(format!(
+                "URL {:?} is not an absolute http(s) URL: {e}",
+                args.url
+            ))
+        }
     };
     let origin = args.origin.trim_end_matches('/');
     if !origin.contains("://")

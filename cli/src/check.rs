@@ -1,15 +1,15 @@
 //! `cors check`: sends what a browser sends for one `fetch()` (the preflight when needed, then
 //! the actual request and its redirects, each by hand), judges every answer with
-//! [`tower_cors::browser`], and explains the verdict with the server-side fix.
+//! [`cors_browser_model`], and explains the verdict with the server-side fix.
 
 use std::process::ExitCode;
 
 use clap::Args;
-use http::{HeaderMap, Request};
-use serde_json::{json, Value};
-use tower_cors::browser::{
+use cors_browser_model::{
     Credentials, Engine, EngineOutcome, Exchange, FetchRequest, Outcome, Stage, Verdict,
 };
+use http::{HeaderMap, Request};
+use serde_json::{json, Value};
 
 use crate::diagnose::{diagnose, Diagnosis};
 use crate::net::{Answer, NetArgs};
@@ -20,6 +20,8 @@ Examples:
   cors check https://api.example.com/items --origin https://app.example.com \\
       -X PUT -H 'Content-Type: application/json' -H 'X-Api-Key: k' --credentials
   cors check https://localhost:8443/ --origin http://localhost:3000 --cacert dev-ca.pem --json
+  cors check https://api.example.com/items --origin https://app.example.com \\
+      --resolve api.example.com:443:10.0.0.5     # a staging address, real Host and SNI
 
 Exit status: 0 allowed, 1 blocked (by the Fetch standard, even where a browser would allow it),
 2 the check could not run (bad arguments, connection refused, TLS error, timeout).";
@@ -64,6 +66,8 @@ pub struct CheckArgs {
 pub struct Hop {
     /// Preflight or actual request.
     pub stage: Stage,
+    /// The URL, as the checks and messages quote it (fragment included, unlike the request).
+    pub url: String,
     /// The request, exactly as sent (absolute URI).
     pub request: Request<()>,
     /// Its answer's head, or why there was none.
@@ -259,6 +263,13 @@ impl Report {
                 hop.request.uri(),
                 hop.stage.as_str()
             );
+            if let Ok(Answer {
+                resolved: Some(addr),
+                ..
+            }) = &hop.answer
+            {
+                out += &format!("* connected to {addr} (--resolve)\n");
+            }
             for (name, value) in hop.request.headers() {
                 let shown = if name == "cookie" || name == "authorization" {
                     "<redacted>".to_owned()
@@ -276,10 +287,9 @@ impl Report {
                 }
                 Err(error) => out += &format!("! {error}\n"),
             }
-            let url = hop.request.uri().to_string();
             for check in checks
                 .iter()
-                .filter(|c| c.stage == hop.stage && c.url == url)
+                .filter(|c| c.stage == hop.stage && c.url == hop.url)
             {
                 match &check.failure {
                     None => out += &format!("  ok   {}\n", check.check),
@@ -369,23 +379,11 @@ impl Report {
     }
 }
 
-/// An https page fetching plain http from a host that is not loopback: blocked as mixed content.
+/// An https page fetching a URL that is not potentially trustworthy: blocked as mixed content.
 fn mixed_content(request: &FetchRequest) -> bool {
-    let url = request.url();
-    let host = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split(['/', '?']).next())
-        .map(|authority| match authority.find(']') {
-            Some(end) => &authority[..=end],
-            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-        });
     request.origin().starts_with("https://")
-        && host.is_some_and(|h| {
-            !(h == "localhost"
-                || h.ends_with(".localhost")
-                || h.starts_with("127.")
-                || h == "[::1]")
-        })
+        && request.url().starts_with("http://")
+        && !request.potentially_trustworthy()
 }
 
 /// A cookie was given, but credentials mode `same-origin` keeps it off a cross-origin request.
@@ -450,6 +448,7 @@ pub async fn check(args: &CheckArgs) -> Report {
     let mut exchange = Exchange::new(&request);
     let mut hops = Vec::new();
     while let (Some(stage), Some(next)) = (exchange.pending(), exchange.next_request()) {
+        let url = exchange.current_url();
         let answer = client.send(next.clone()).await;
         match &answer {
             Ok(a) => exchange.receive(a.status, &a.headers),
@@ -457,6 +456,7 @@ pub async fn check(args: &CheckArgs) -> Report {
         }
         hops.push(Hop {
             stage,
+            url,
             request: next,
             answer,
         });

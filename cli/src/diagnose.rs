@@ -1,8 +1,8 @@
 //! Names the usual root cause of a refused or failed exchange and the server-side fix, both as
 //! raw headers and as the `CorsBuilder` call.
 
+use cors_browser_model::{BlockReason, Credentials, FetchRequest, Outcome, Stage, Verdict};
 use http::HeaderMap;
-use tower_cors::browser::{BlockReason, Credentials, FetchRequest, Outcome, Stage, Verdict};
 
 use crate::check::Hop;
 

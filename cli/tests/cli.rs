@@ -151,7 +151,7 @@ fn json_for_every_stand_in() {
 
 #[test]
 fn errors_are_one_line_with_status_2() {
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 7] = [
         &[
             "check",
             "http://127.0.0.1:1/",
@@ -176,6 +176,15 @@ fn errors_are_one_line_with_status_2() {
             "-3",
         ],
         &["check", "http://127.0.0.1:1/"],
+        &[
+            "check",
+            "http://127.0.0.1:1/",
+            "--origin",
+            "https://app.test",
+            "--resolve",
+            "api.test:443:::1",
+        ],
+        &["check", "http://a b/", "--origin", "https://app.test"],
     ];
     for args in cases {
         let out = cors(args);
@@ -197,6 +206,68 @@ fn errors_are_one_line_with_status_2() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["verdict"], "error");
     assert_eq!(json["reason"], "CORSDidNotSucceed");
+}
+
+#[test]
+fn resolve_connects_to_the_given_address_with_the_real_host() {
+    let addr = serve_in_background(support::correct("https://app.test"));
+    let port = addr.port();
+    // Nothing listens on [::1] at this port: the next address is tried, as curl does.
+    let out = cors(&[
+        "check",
+        &format!("http://\u{f1}and\u{fa}.test:{port}/api/v0/../../items?q=a b#top"),
+        "--origin",
+        "https://app.test",
+        "--resolve",
+        &format!("\u{d1}AND\u{da}.test:{port}:[::1],127.0.0.1"),
+    ]);
+    let transcript = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{transcript}{}",
+        text(&out.stderr)
+    );
+    let host = format!("xn--and-6ma2c.test:{port}");
+    for line in [
+        format!("fetch(\"http://{host}/items?q=a%20b#top\""),
+        format!("> GET http://{host}/items?q=a%20b (actual)"),
+        format!("* connected to 127.0.0.1:{port} (--resolve)"),
+        format!(">   host: {host}"),
+        "verdict: ALLOWED".to_owned(),
+    ] {
+        assert!(transcript.contains(&line), "{line}\n{transcript}");
+    }
+    // Not a potentially trustworthy URL: no fetch metadata, as browsers send none, and an
+    // https page may not fetch it (mixed content), whatever address it resolves to.
+    assert!(!transcript.contains("sec-fetch"), "{transcript}");
+    assert!(transcript.contains("mixed content"), "{transcript}");
+
+    // An entry for another port does not apply; one whose addresses all refuse is an error.
+    let out = cors(&[
+        "check",
+        &format!("http://127.0.0.1:{port}/items"),
+        "--origin",
+        "https://app.test",
+        "--resolve",
+        &format!("127.0.0.1:{}:[::1]", if port == 1 { 2 } else { port - 1 }),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("--resolve"));
+    let out = cors(&[
+        "check",
+        "http://api.test:1/items",
+        "--origin",
+        "https://app.test",
+        "--resolve",
+        "api.test:1:127.0.0.1",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot connect to api.test:1 (--resolve api.test:1:127.0.0.1)"),
+        "{stderr}"
+    );
 }
 
 #[test]

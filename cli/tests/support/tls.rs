@@ -1,5 +1,6 @@
 //! An HTTPS stand-in: a test CA made at test time by rcgen, a server certificate it signed for
-//! `localhost` and `127.0.0.1`, and a hyper server over tokio-rustls on 127.0.0.1.
+//! `localhost`, `127.0.0.1` and the IDNA test host [`IDNA_HOST`], and a hyper server over
+//! tokio-rustls on 127.0.0.1.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,8 +33,12 @@ impl Drop for TestCa {
     }
 }
 
-/// Makes a fresh CA and a server certificate for `localhost` and `127.0.0.1`, and writes the
-/// CA's PEM to a file of its own in the temporary directory.
+/// `ñandú.test` in the form certificates, `Host` and SNI carry: a name with a non-ASCII label
+/// that test clients map to loopback (`--resolve`, Chromium's `--host-resolver-rules`).
+pub const IDNA_HOST: &str = "xn--and-6ma2c.test";
+
+/// Makes a fresh CA and a server certificate for `localhost`, `127.0.0.1` and [`IDNA_HOST`],
+/// and writes the CA's PEM to a file of its own in the temporary directory.
 pub fn make_ca() -> TestCa {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -44,7 +49,10 @@ pub fn make_ca() -> TestCa {
     let ca =
         CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("key")).expect("ca");
     let server_key = KeyPair::generate().expect("key");
-    let server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+    let names = ["localhost", "127.0.0.1", IDNA_HOST]
+        .map(String::from)
+        .to_vec();
+    let server = CertificateParams::new(names)
         .expect("params")
         .signed_by(&server_key, &ca)
         .expect("server certificate");
@@ -65,14 +73,7 @@ pub fn make_ca() -> TestCa {
 /// Serves `app` over TLS with `ca`'s server certificate on `127.0.0.1` (an ephemeral port)
 /// until the runtime stops.
 pub async fn serve_tls(app: axum::Router, ca: &TestCa) -> SocketAddr {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(ca.chain.clone(), ca.key.clone_key())
-        .expect("server config");
-    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let acceptor = acceptor(ca);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1");
@@ -92,4 +93,16 @@ pub async fn serve_tls(app: axum::Router, ca: &TestCa) -> SocketAddr {
         }
     });
     addr
+}
+
+/// A TLS acceptor presenting `ca`'s server certificate.
+pub fn acceptor(ca: &TestCa) -> TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(ca.chain.clone(), ca.key.clone_key())
+        .expect("server config");
+    TlsAcceptor::from(Arc::new(config))
 }

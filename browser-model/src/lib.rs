@@ -3,14 +3,15 @@
 //! [Fetch standard](https://fetch.spec.whatwg.org/#http-cors-protocol). No I/O: you describe the
 //! request ([`FetchRequest`]), an [`Exchange`] tells you which requests to send and takes their
 //! answers, and a [`Verdict`] says whether the script can read the response, and if not why, in
-//! Chromium's words.
+//! Chromium's, Firefox's and Safari's words.
 //!
-//! This model is written from the standard, independently of the layer: it is meant to judge
-//! *any* server, this crate's included.
+//! The model judges *any* server: `cors check` (the `tower-cors-cli` command) drives it over the
+//! network, and `tower_cors::testing::fetch` (tower-cors's `browser` feature) through a tower
+//! service in process. It depends on no server framework.
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, StatusCode};
-//! use tower_cors::browser::{BlockReason, Credentials, Exchange, FetchRequest};
+//! use cors_browser_model::{BlockReason, Credentials, Exchange, FetchRequest};
 //!
 //! let request = FetchRequest::builder("https://api.example.com/cart", "https://app.example.com")
 //!     .method("PUT")
@@ -35,7 +36,7 @@
 //! // `Access-Control-Allow-Credentials: true` is missing.
 //! let verdict = exchange.finish();
 //! assert_eq!(verdict.reason(), Some(&BlockReason::InvalidAllowCredentials(String::new())));
-//! # Ok::<(), tower_cors::browser::InvalidRequest>(())
+//! # Ok::<(), cors_browser_model::InvalidRequest>(())
 //! ```
 //!
 //! # What it models, and its limits
@@ -50,11 +51,24 @@
 //! - Redirects of the actual request: at most [`MAX_REDIRECTS`], a CORS check on every hop, the
 //!   `null` origin once the chain is tainted, `user:password@` locations refused, `POST` turned
 //!   into `GET` on 301/302/303, `Authorization` dropped on an origin change, a fresh preflight
-//!   when the new target needs one. Relative locations are resolved without dot-segment removal.
+//!   when the new target needs one.
+//! - URLs as the [URL standard](https://url.spec.whatwg.org/) parses them (the
+//!   [`url`](https://docs.rs/url) crate, Servo's parser): the request URL, each `Location`
+//!   (resolved against the current URL) and the URL every message quotes. The path and query
+//!   are percent-encoded with the standard's encode sets (`?q=a b` is sent as `?q=a%20b`, `ï`
+//!   as `%C3%AF`), hosts go through IDNA
+//!   (`ñandú.test` is `xn--and-6ma2c.test`, in `Host` and in `Origin`), dot segments are removed
+//!   (`/api/v0/../items` asks for `/api/items`), default ports are dropped, backslashes are
+//!   slashes and tabs and newlines are stripped. The fragment is never sent but the messages
+//!   quote it, and a `Location` without a fragment inherits the current URL's, as HTTP-redirect
+//!   fetch says ([`Exchange::current_url`]).
+//! - `Sec-Fetch-Mode`, `-Site` and `-Dest` go only to potentially trustworthy URLs (`https`,
+//!   `localhost` and `*.localhost`, 127.0.0.0/8, `[::1]`), decided on the URL, not the address
+//!   a name resolves to (except Chromium's `Sec-Fetch-Mode` on preflights, below); `same-site`
+//!   compares registrable domains by the public suffix list ([`psl`]).
 //! - Not modeled: the preflight cache (every exchange starts cold), mixed content, private or
 //!   local network access, request bodies (the use-CORS-preflight flag of upload listeners and
-//!   streams), `Sec-Fetch-Site: same-site` beyond "the last two host labels match" (no
-//!   public-suffix list), modes other than `cors`.
+//!   streams), modes other than `cors`.
 //!
 //! # Browsers
 //!
@@ -73,6 +87,20 @@
 //!
 //! [`Blocked`]'s `Display` is Chromium 156's console line. The reason keys
 //! ([`BlockReason::firefox_key`]) are Firefox's.
+//!
+//! URLs and fetch metadata, measured against Chromium 156 by tower-cors's agreement test
+//! (`browser-tests/tests/check_agreement/url_forms.rs`: a space and non-ASCII in the path and
+//! query, an IDNA host mapped to loopback, dot segments, backslashes and a tab, a fragment, a
+//! relative redirect with `..`, each over HTTP and HTTPS). Chromium sent the request target,
+//! `Host`, SNI, `Origin` and `Access-Control-Request-*` the URL and Fetch standards give, and
+//! quoted each URL in its console line as the URL standard serializes it, fragment included.
+//! One divergence, where the model follows Chromium:
+//!
+//! - `url-idna-host` over HTTP (`http://ñandú.test:PORT/items`, a `PUT` with a preflight):
+//!   the URL is not potentially trustworthy, so the standard sends no `Sec-Fetch-*` at all;
+//!   Chromium sends `Sec-Fetch-Mode: cors` on the preflight (and nothing on the actual request).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod check;
 mod exchange;
@@ -90,11 +118,11 @@ pub use verdict::{
     BlockReason, Blocked, Check, Engine, EngineOutcome, MaxAge, Outcome, Readable, Stage, Verdict,
 };
 
+use self::url::{parse_origin, Url};
 use safelist::{
     is_forbidden_method, is_forbidden_request_header, is_safelisted_method, normalize_method,
     unsafe_names,
 };
-use url::{parse_origin, Url};
 
 /// The request's credentials mode (`fetch(url, {credentials})`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -145,7 +173,8 @@ impl FetchRequest {
         }
     }
 
-    /// The URL, serialized.
+    /// The URL, serialized by the URL standard (percent-encoded, IDNA host, dot segments
+    /// removed, default port dropped), fragment included.
     pub fn url(&self) -> String {
         self.url.to_string()
     }
@@ -170,6 +199,24 @@ impl FetchRequest {
         self.credentials
     }
 
+    /// Whether the URL is potentially trustworthy (`https`, `localhost` and `*.localhost`,
+    /// 127.0.0.0/8, `[::1]`): the only URLs that get `Sec-Fetch-*`, and the only ones a page
+    /// served over `https` may fetch (any other is mixed content, blocked before CORS).
+    ///
+    /// ```
+    /// use cors_browser_model::FetchRequest;
+    ///
+    /// let page = "https://app.example";
+    /// let loopback = FetchRequest::builder("http://127.0.0.1:8080/", page).build()?;
+    /// assert!(loopback.potentially_trustworthy());
+    /// let plain = FetchRequest::builder("http://api.example/", page).build()?;
+    /// assert!(!plain.potentially_trustworthy());
+    /// # Ok::<(), cors_browser_model::InvalidRequest>(())
+    /// ```
+    pub fn potentially_trustworthy(&self) -> bool {
+        self.url.is_potentially_trustworthy()
+    }
+
     /// Whether a cookie jar was given ([`FetchRequestBuilder::cookie`]).
     pub fn has_cookie(&self) -> bool {
         self.cookie.is_some()
@@ -178,7 +225,7 @@ impl FetchRequest {
     /// What the browser decides before sending anything.
     ///
     /// ```
-    /// use tower_cors::browser::{FetchRequest, UnsafeHeader};
+    /// use cors_browser_model::{FetchRequest, UnsafeHeader};
     ///
     /// let plain = FetchRequest::builder("https://api.example/", "https://app.example")
     ///     .method("POST")
@@ -195,7 +242,7 @@ impl FetchRequest {
     /// assert!(plan.preflight);
     /// assert_eq!(plan.unsafe_headers[0].1, UnsafeHeader::MimeNotSafelisted);
     /// assert_eq!(plan.ignored_headers[0], "cookie");
-    /// # Ok::<(), tower_cors::browser::InvalidRequest>(())
+    /// # Ok::<(), cors_browser_model::InvalidRequest>(())
     /// ```
     pub fn plan(&self) -> Plan {
         let cross_origin = self.url.origin() != self.origin;
@@ -242,10 +289,11 @@ impl FetchRequestBuilder {
     /// Validates the description, listing every problem.
     pub fn build(self) -> Result<FetchRequest, InvalidRequest> {
         let mut problems = Vec::new();
-        let url = Url::parse(&self.url);
-        if url.is_none() {
-            problems.push(format!("URL {:?} is not an absolute URL", self.url));
-        }
+        let url = Url::parse(&self.url)
+            .map_err(|why| {
+                problems.push(format!("URL {:?} is not an absolute URL: {why}", self.url))
+            })
+            .ok();
         let origin = parse_origin(&self.origin);
         if origin.is_none() {
             problems.push(format!(
@@ -343,3 +391,8 @@ impl std::error::Error for InvalidRequest {}
 
 #[cfg(test)]
 mod tests;
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

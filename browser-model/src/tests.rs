@@ -410,6 +410,152 @@ fn each_engine_words_its_own_first_reason() {
     );
 }
 
+#[test]
+fn urls_are_sent_as_the_url_standard_serializes_them() {
+    // What the page passes to fetch(), what goes on the wire, what the messages quote.
+    let cases = [
+        (
+            "http://127.0.0.1:8080/search?q=a b",
+            "http://127.0.0.1:8080/search?q=a%20b",
+            "127.0.0.1:8080",
+            "http://127.0.0.1:8080/search?q=a%20b",
+        ),
+        (
+            "https://api.example/caf\u{e9}/items?q=\u{ef}",
+            "https://api.example/caf%C3%A9/items?q=%C3%AF",
+            "api.example",
+            "https://api.example/caf%C3%A9/items?q=%C3%AF",
+        ),
+        (
+            "https://\u{f1}and\u{fa}.test:8443/api/v0/../items#top",
+            "https://xn--and-6ma2c.test:8443/api/items",
+            "xn--and-6ma2c.test:8443",
+            "https://xn--and-6ma2c.test:8443/api/items#top",
+        ),
+        (
+            "HTTPS://API.example:443\\a\\.\\b",
+            "https://api.example/a/b",
+            "api.example",
+            "https://api.example/a/b",
+        ),
+    ];
+    for (input, sent, host, quoted) in cases {
+        let request = FetchRequest::builder(input, APP).build().expect(input);
+        assert_eq!(request.url(), quoted, "{input:?}");
+        let (verdict, requests) = run(&request, |_| (200, HeaderMap::new()));
+        assert_eq!(requests[0].uri(), sent, "{input:?}");
+        assert_eq!(requests[0].headers()["host"], host, "{input:?}");
+        let Outcome::Blocked(blocked) = verdict.outcome() else {
+            panic!("{input:?}: no ACAO, yet {verdict:?}");
+        };
+        assert!(
+            blocked
+                .to_string()
+                .starts_with(&format!("Access to fetch at '{quoted}' from origin")),
+            "{input:?}: {blocked}"
+        );
+    }
+    let idna = FetchRequest::builder("https://api.example/", "http://\u{f1}and\u{fa}.test:3000")
+        .build()
+        .expect("an IDNA origin");
+    assert_eq!(idna.origin(), "http://xn--and-6ma2c.test:3000");
+}
+
+#[test]
+fn relative_redirects_resolve_dot_segments_and_keep_the_fragment() {
+    let request = FetchRequest::builder("https://api.example/a/b/start#top", APP)
+        .build()
+        .expect("valid");
+    let (verdict, sent) = run(&request, |req| match req.uri().path() {
+        "/a/b/start" => (
+            302,
+            answer(&[
+                ("access-control-allow-origin", APP),
+                ("location", "../c/./end?x=1 2"),
+            ]),
+        ),
+        _ => (200, HeaderMap::new()),
+    });
+    let targets: Vec<String> = sent.iter().map(|r| r.uri().to_string()).collect();
+    assert_eq!(
+        targets,
+        [
+            "https://api.example/a/b/start",
+            "https://api.example/a/c/end?x=1%202"
+        ]
+    );
+    assert_eq!(
+        verdict.to_string(),
+        "Access to fetch at 'https://api.example/a/c/end?x=1%202#top' (redirected from \
+         'https://api.example/a/b/start#top') from origin 'https://app.example' has been blocked \
+         by CORS policy: No 'Access-Control-Allow-Origin' header is present on the requested \
+         resource."
+    );
+}
+
+#[test]
+fn fetch_metadata_goes_only_to_potentially_trustworthy_urls() {
+    let cases = [
+        ("https://api.example/", Some("cross-site")),
+        ("https://api.app.example/", Some("same-site")),
+        ("http://api.example/", None),
+        ("http://xn--and-6ma2c.test:8080/", None),
+        ("http://localhost:8080/", Some("cross-site")),
+        ("http://api.localhost/", Some("cross-site")),
+        ("http://127.0.0.1:8080/", Some("cross-site")),
+        ("http://[::1]:8080/", Some("cross-site")),
+    ];
+    for (url, site) in cases {
+        let request = FetchRequest::builder(url, APP).build().expect(url);
+        let sent = Exchange::new(&request).next_request().expect("a request");
+        let headers = sent.headers();
+        assert_eq!(
+            headers
+                .get("sec-fetch-site")
+                .map(|v| v.to_str().expect("ASCII")),
+            site,
+            "{url}"
+        );
+        assert_eq!(
+            headers.contains_key("sec-fetch-mode"),
+            site.is_some(),
+            "{url}"
+        );
+        assert_eq!(
+            headers.contains_key("sec-fetch-dest"),
+            site.is_some(),
+            "{url}"
+        );
+        assert_eq!(headers["origin"], APP, "{url}");
+    }
+    // Chromium's preflights carry `Sec-Fetch-Mode` (only) even to a URL that is not
+    // potentially trustworthy; its actual requests carry none.
+    let request = FetchRequest::builder("http://api.example/", APP)
+        .method("PUT")
+        .build()
+        .expect("valid");
+    let (_, sent) = run(&request, |_| {
+        (
+            204,
+            answer(&[
+                ("access-control-allow-origin", APP),
+                ("access-control-allow-methods", "PUT"),
+            ]),
+        )
+    });
+    let metadata: Vec<Vec<&str>> = sent
+        .iter()
+        .map(|r| {
+            r.headers()
+                .keys()
+                .map(HeaderName::as_str)
+                .filter(|n| n.starts_with("sec-fetch-"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(metadata, [vec!["sec-fetch-mode"], vec![]]);
+}
+
 mod arbitrary_answers {
     use super::*;
     use proptest::prelude::*;

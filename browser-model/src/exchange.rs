@@ -1,7 +1,7 @@
 //! The exchange as a sans-I/O state machine: it says which request to send next (preflight,
 //! actual request, each redirect hop), takes each response's head, and ends in a [`Verdict`].
-//! [`testing::fetch`](crate::testing::fetch) drives it through a tower service; the `cors check`
-//! command drives it over the network.
+//! `tower_cors::testing::fetch` drives it through a tower service; the `cors check` command
+//! drives it over the network.
 
 use http::header::{
     HeaderName, HeaderValue, ACCEPT, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
@@ -9,13 +9,13 @@ use http::header::{
 };
 use http::{HeaderMap, Method, Request, StatusCode};
 
-use super::check::{self, Finding};
-use super::safelist::{is_safelisted_method, unsafe_names};
-use super::url::{same_site, Url};
-use super::verdict::{
+use crate::check::{self, Finding};
+use crate::safelist::{is_safelisted_method, unsafe_names};
+use crate::url::{same_site, Url};
+use crate::verdict::{
     BlockReason, Blocked, Check, Engine, EngineOutcome, MaxAge, Outcome, Readable, Stage, Verdict,
 };
-use super::{Credentials, FetchRequest};
+use crate::{Credentials, FetchRequest};
 
 /// At most this many redirects are followed, as in the standard.
 pub const MAX_REDIRECTS: usize = 20;
@@ -33,7 +33,7 @@ enum State {
 ///
 /// ```
 /// use http::{HeaderMap, StatusCode};
-/// use tower_cors::browser::{Exchange, FetchRequest, Stage};
+/// use cors_browser_model::{Exchange, FetchRequest, Stage};
 ///
 /// let request = FetchRequest::builder("https://api.example.com/items", "https://app.example.com")
 ///     .method("PUT")
@@ -51,7 +51,7 @@ enum State {
 ///     "Response to preflight request doesn't pass access control check: \
 ///      No 'Access-Control-Allow-Origin' header is present on the requested resource."
 /// ));
-/// # Ok::<(), tower_cors::browser::InvalidRequest>(())
+/// # Ok::<(), cors_browser_model::InvalidRequest>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Exchange {
@@ -91,7 +91,7 @@ impl Exchange {
             status: None,
         };
         if !request.url.is_http() {
-            let reason = BlockReason::RequestNotHttp(request.url.scheme.clone());
+            let reason = BlockReason::RequestNotHttp(request.url.scheme().to_owned());
             exchange.record(Stage::Actual, vec![Finding::failed("scheme", reason)]);
         } else {
             exchange.enter();
@@ -133,6 +133,24 @@ impl Exchange {
         }
     }
 
+    /// The URL the next request goes to (the last one once the exchange is over), as the
+    /// engines' messages quote it: serialized by the URL standard, fragment included.
+    ///
+    /// ```
+    /// use cors_browser_model::{Exchange, FetchRequest};
+    ///
+    /// let typed = "https://API.example/a/../items?q=a b#top";
+    /// let request = FetchRequest::builder(typed, "https://app.example").build()?;
+    /// let exchange = Exchange::new(&request);
+    /// assert_eq!(exchange.current_url(), "https://api.example/items?q=a%20b#top");
+    /// let sent = exchange.next_request().expect("the actual request");
+    /// assert_eq!(sent.uri(), "https://api.example/items?q=a%20b");
+    /// # Ok::<(), cors_browser_model::InvalidRequest>(())
+    /// ```
+    pub fn current_url(&self) -> String {
+        self.url().to_string()
+    }
+
     /// The request to send next, with an absolute URI and every header the browser sends
     /// (`Host` included; no `User-Agent`, `Accept-Language` or `Accept-Encoding`, which a
     /// browser adds but CORS never looks at). `None` when the exchange is over.
@@ -140,7 +158,7 @@ impl Exchange {
         let stage = self.pending()?;
         let url = self.url();
         let mut request = Request::new(());
-        *request.uri_mut() = url.to_string().parse().ok()?;
+        *request.uri_mut() = url.without_fragment().parse().ok()?;
         let headers = request.headers_mut();
         if let Ok(host) = HeaderValue::from_str(&url.authority()) {
             headers.insert(HOST, host);
@@ -190,17 +208,26 @@ impl Exchange {
                 }
             }
         }
-        let site = if !self.cors {
-            "same-origin"
-        } else if serialized_origin != "null" && same_site(url, &self.origin) {
-            "same-site"
-        } else {
-            "cross-site"
-        };
+        // Fetch metadata goes only to potentially trustworthy URLs (Fetch Metadata Request
+        // Headers, "append the Fetch metadata headers"), whatever the address a name resolves to.
+        // Chromium 156 sends `Sec-Fetch-Mode` on every preflight all the same (the URL-form
+        // agreement case `url-idna-host` over plain HTTP): Chromium's bytes win on the wire.
+        let trustworthy = url.is_potentially_trustworthy();
         let headers = request.headers_mut();
-        headers.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
-        headers.insert("sec-fetch-site", HeaderValue::from_static(site));
-        headers.insert("sec-fetch-dest", HeaderValue::from_static("empty"));
+        if trustworthy || stage == Stage::Preflight {
+            headers.insert("sec-fetch-mode", HeaderValue::from_static("cors"));
+        }
+        if trustworthy {
+            let site = if !self.cors {
+                "same-origin"
+            } else if serialized_origin != "null" && same_site(url, &self.origin) {
+                "same-site"
+            } else {
+                "cross-site"
+            };
+            headers.insert("sec-fetch-site", HeaderValue::from_static(site));
+            headers.insert("sec-fetch-dest", HeaderValue::from_static("empty"));
+        }
         Some(request)
     }
 
@@ -296,7 +323,7 @@ impl Exchange {
             let readable = Readable {
                 status,
                 headers: check::readable_headers(headers, self.cors, self.include()),
-                url: self.url().to_string(),
+                url: self.url().without_fragment().to_owned(),
             };
             self.state = State::Done(Some(readable));
             return;
@@ -322,14 +349,14 @@ impl Exchange {
             return;
         };
         if !next.is_http() {
-            let reason = BlockReason::RequestNotHttp(next.scheme.clone());
+            let reason = BlockReason::RequestNotHttp(next.scheme().to_owned());
             self.record(
                 Stage::Actual,
                 vec![Finding::failed("redirect-location", reason)],
             );
             return;
         }
-        if next.userinfo && (self.cors || next.origin() != self.origin) {
+        if next.has_credentials() && (self.cors || next.origin() != self.origin) {
             let reason = BlockReason::RedirectContainsCredentials(location);
             self.record(
                 Stage::Actual,

@@ -10,9 +10,9 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, StatusCode};
 
-use super::safelist::{extract_list, is_safelisted_method, is_safelisted_response_header};
-use super::url::Url;
-use super::verdict::{BlockReason, Engine};
+use crate::safelist::{extract_list, is_safelisted_method, is_safelisted_response_header};
+use crate::url::Url;
+use crate::verdict::{BlockReason, Engine};
 
 /// One named check and its failure, if any; `lenient` names the engines that let the failure
 /// pass.
@@ -60,7 +60,7 @@ pub(crate) fn cors_check(headers: &HeaderMap, origin: &str, include: bool) -> Ve
         Some(value) if value == "*" => include.then_some(BlockReason::WildcardWithCredentials),
         Some(value) if value == origin => None,
         Some(value) if value.contains([' ', ',']) => Some(BlockReason::MultipleAllowOrigin(value)),
-        Some(value) if value != "null" && Url::parse(&value).is_none() => {
+        Some(value) if value != "null" && Url::parse(&value).is_err() => {
             Some(BlockReason::InvalidAllowOrigin(value))
         }
         Some(value) => Some(BlockReason::AllowOriginMismatch(value)),

@@ -52,7 +52,7 @@ impl Engine {
     /// Firefox 24 hours, Safari 10 minutes.
     ///
     /// ```
-    /// use tower_cors::browser::Engine;
+    /// use cors_browser_model::Engine;
     /// assert_eq!(Engine::Safari.max_age_cap(), 600);
     /// ```
     pub fn max_age_cap(self) -> u64 {
@@ -119,7 +119,7 @@ impl BlockReason {
     /// `CORSInvalidRedirectLocation`, `CORSTooManyRedirects`.
     ///
     /// ```
-    /// use tower_cors::browser::BlockReason;
+    /// use cors_browser_model::BlockReason;
     /// let reason = BlockReason::AllowOriginMismatch("https://app.example.com/".into());
     /// assert_eq!(reason.firefox_key(), "CORSAllowOriginNotMatchingOrigin");
     /// ```
@@ -274,7 +274,7 @@ impl MaxAge {
     /// [`Engine::max_age_cap`].
     ///
     /// ```
-    /// use tower_cors::browser::{Engine, MaxAge};
+    /// use cors_browser_model::{Engine, MaxAge};
     /// let day = MaxAge { sent: Some(86400) };
     /// assert_eq!(day.effective(Engine::Chromium), 7200);
     /// assert_eq!(MaxAge { sent: None }.effective(Engine::Firefox), 5);
@@ -429,7 +429,7 @@ impl Blocked {
 /// policy: …`.
 ///
 /// ```
-/// use tower_cors::browser::{BlockReason, Blocked, Stage};
+/// use cors_browser_model::{BlockReason, Blocked, Stage};
 /// let blocked = Blocked {
 ///     reason: BlockReason::PreflightRedirect,
 ///     stage: Stage::Preflight,
@@ -507,7 +507,7 @@ impl EngineOutcome {
 ///
 /// ```
 /// use http::{HeaderMap, HeaderValue, StatusCode};
-/// use tower_cors::browser::{Engine, EngineOutcome, Exchange, FetchRequest};
+/// use cors_browser_model::{Engine, EngineOutcome, Exchange, FetchRequest};
 ///
 /// let request = FetchRequest::builder("https://api.example/me", "https://app.example")
 ///     .header("authorization", "Bearer t")
@@ -524,7 +524,7 @@ impl EngineOutcome {
 /// assert!(!verdict.is_allowed());
 /// assert_eq!(verdict.engine(Engine::Chromium), &EngineOutcome::Allowed);
 /// assert_eq!(verdict.checks().iter().filter(|c| !c.ok()).count(), 1);
-/// # Ok::<(), tower_cors::browser::InvalidRequest>(())
+/// # Ok::<(), cors_browser_model::InvalidRequest>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Verdict {
