@@ -669,3 +669,33 @@ async fn past_max_connections_new_ones_get_503_and_the_admin_listener_still_answ
         .expect("task")
         .expect("serve");
 }
+
+#[tokio::test]
+async fn over_http2_a_body_cut_short_resets_the_stream() {
+    use http_body_util::BodyExt;
+    let (up, _) = raw_upstream().await;
+    let proxy = start_proxy(&config(up, "", ""), &[], TableResolver::default()).await;
+    let stream = TcpStream::connect(proxy.addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .expect("h2c handshake");
+    tokio::spawn(connection);
+    for (path, complete) in [
+        ("/up/short-cl", false),
+        ("/up/cut-chunked", false),
+        ("/up/x", true),
+    ] {
+        let request = http::Request::get(format!("http://{}{path}", proxy.addr))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .expect("request");
+        let response = sender.send_request(request).await.expect("an answer");
+        assert_eq!(response.version(), http::Version::HTTP_2);
+        let body = tokio::time::timeout(NEVER, response.into_body().collect())
+            .await
+            .expect("the stream ends");
+        assert_eq!(body.is_ok(), complete, "{path}: {body:?}");
+    }
+}
