@@ -6,9 +6,11 @@
 //!   [--allow-header H]... [--listen ADDR]`: one route `/` to that upstream, the policy
 //!   allowing those origins, methods and headers.
 //!
-//! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. One log line per
-//! request goes to stderr; SIGTERM or Ctrl-C stops accepting, lets in-flight requests finish
-//! and exits 0.
+//! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. SIGTERM or Ctrl-C
+//! stops accepting, lets in-flight requests finish, writes the buffered log and exits 0.
+//!
+//! One log line per request; `--log`, `--log-flush` and `--log-file` are described in
+//! [`crate::log`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +18,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 use tower_cors_proxy::{cors_config, Proxy, ProxyConfig, RouteConfig};
+
+use crate::log::{self, LogArgs};
 
 /// Arguments of `cors proxy`.
 #[derive(Debug, Args)]
@@ -38,6 +42,9 @@ pub struct ProxyArgs {
     /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Where the log goes, how much of it, and how soon.
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 /// Runs the proxy until SIGTERM or Ctrl-C.
@@ -55,15 +62,12 @@ pub fn run(args: ProxyArgs) -> ExitCode {
         Ok(proxy) => proxy,
         Err(err) => return fail(&err.to_string()),
     };
-    // Lines are never dropped (a full queue makes requests wait); the guard flushes at exit.
-    let (writer, _flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_target(false)
-        .with_ansi(false)
-        .try_init();
+    // Declared before the runtime, so dropped after it: lines logged while the runtime shuts
+    // down are written too.
+    let _flush_log = match log::init(&args.log) {
+        Ok(guard) => guard,
+        Err(message) => return fail(&message),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
