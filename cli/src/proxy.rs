@@ -9,6 +9,12 @@
 //! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. SIGTERM or Ctrl-C
 //! stops accepting, lets in-flight requests finish, writes the buffered log and exits 0.
 //!
+//! At start the soft open-file limit is raised to the hard one, as nginx's
+//! `worker_rlimit_nofile` and Go's runtime do: every connection is a descriptor, and a proxied
+//! request holds a second one upstream. The start-up lines say the limit obtained and the
+//! `max_connections` that follows from it (half of it less 64, at most 10 000, unless
+//! `[limits] max_connections` says otherwise).
+//!
 //! One log line per request; `--log`, `--log-flush` and `--log-file` are described in
 //! [`crate::log`].
 
@@ -17,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use tower_cors_proxy::{cors_config, Proxy, ProxyConfig, RouteConfig};
+use tower_cors_proxy::{cors_config, default_max_connections, Proxy, ProxyConfig, RouteConfig};
 
 use crate::log::{self, LogArgs};
 
@@ -54,6 +60,8 @@ pub fn run(args: ProxyArgs) -> ExitCode {
         eprintln!("cors proxy: {message}");
         return ExitCode::from(2);
     }
+    // Before anything reads the limit: the default `max_connections` is derived from it.
+    let open_files = raise_open_file_limit();
     let config = match load(&args) {
         Ok(config) => config,
         Err(message) => return fail(&message),
@@ -83,6 +91,11 @@ pub fn run(args: ProxyArgs) -> ExitCode {
         };
         let local = listener.local_addr().unwrap_or(addr);
         eprintln!("cors proxy: listening on http://{local} (help at http://{local}/_cors/)");
+        let max_connections = match proxy.limits().max_connections {
+            Some(max) => format!("{max} (from [limits])"),
+            None => format!("{}", default_max_connections()),
+        };
+        eprintln!("cors proxy: open files: {open_files}; max_connections {max_connections}");
         match tower_cors_proxy::serve(proxy, listener, tower_cors_proxy::shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => fail(&format!("server error: {err}")),
@@ -137,6 +150,18 @@ fn load(args: &ProxyArgs) -> Result<ProxyConfig, String> {
         config.listen = Some(listen);
     }
     Ok(config)
+}
+
+/// Raises the soft open-file limit to the hard one; says what it got, or why not.
+fn raise_open_file_limit() -> String {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => format!("up to {limit}"),
+        Err(err) => {
+            let current = rlimit::getrlimit(rlimit::Resource::NOFILE)
+                .map_or_else(|_| "unknown".to_owned(), |(soft, _)| soft.to_string());
+            format!("up to {current} (could not raise the limit: {err})")
+        }
+    }
 }
 
 fn fail(message: &str) -> ExitCode {

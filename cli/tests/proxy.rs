@@ -1,6 +1,6 @@
 //! `cors proxy` as a process: the one-line mode, a configuration file with a secret, the
 //! errors, graceful shutdown on SIGTERM sent with `kill` while a request is in flight, the log
-//! (level, buffering, file).
+//! (level, buffering, file) and the open-file limit.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -89,8 +89,8 @@ impl Proxy {
         Self::spawn(command)
     }
 
-    /// Runs `command` (the binary and its arguments) on a free loopback port, once it says
-    /// where it listens.
+    /// Runs `command` (the binary and its arguments, or a wrapper that execs it) on a free
+    /// loopback port, once it says where it listens.
     fn spawn(mut command: Command) -> Proxy {
         command
             .args(["--listen", "127.0.0.1:0"])
@@ -469,4 +469,26 @@ async fn log_file_is_appended_to() {
     assert!(!stderr.contains(REQUEST_LINE), "{stderr}");
     assert!(stderr.contains("cors proxy: listening on"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_one() {
+    let mut command = Command::new("prlimit");
+    command.args([
+        "--nofile=256:512",
+        "--",
+        env!("CARGO_BIN_EXE_cors"),
+        "proxy",
+    ]);
+    command.args(["--to", "http://127.0.0.1:9", "--allow-origin", APP]);
+    let mut proxy = Proxy::spawn(command);
+    let line = proxy
+        .line_with("open files", PATIENCE)
+        .unwrap_or_else(|| panic!("{}", proxy.stderr()));
+    // 512 / 2 - 64: each proxied request may hold a second descriptor upstream.
+    assert!(
+        line.contains("up to 512") && line.contains("max_connections 192"),
+        "{line}"
+    );
+    proxy.stop();
 }
