@@ -4,7 +4,10 @@
 //! - `cors proxy --config proxy.toml [--listen ADDR]`
 //! - `cors proxy --to URL --allow-origin ORIGIN [--allow-origin ORIGIN]... [--allow-method M]...
 //!   [--allow-header H]... [--listen ADDR]`: one route `/` to that upstream, the policy
-//!   allowing those origins, methods and headers.
+//!   allowing those origins, methods and headers. The route forwards its default methods
+//!   (`GET`, `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE`, `OPTIONS`) and every `--allow-method`,
+//!   and the log line of a refused request names the flag that would allow it
+//!   (`allow_with=--allow-method PUT`).
 //!
 //! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. SIGTERM or Ctrl-C
 //! stops accepting, lets in-flight requests finish, writes the buffered log and exits 0.
@@ -23,6 +26,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use tower_cors_proxy::methods::{never_forwarded, DEFAULT_FORWARD_METHODS};
 use tower_cors_proxy::{cors_config, default_max_connections, Proxy, ProxyConfig, RouteConfig};
 
 use crate::log::{self, LogArgs};
@@ -66,7 +70,10 @@ pub fn run(args: ProxyArgs) -> ExitCode {
         Ok(config) => config,
         Err(message) => return fail(&message),
     };
-    let proxy = match Proxy::new(config) {
+    let proxy = match Proxy::builder(config)
+        .command_line_hints(args.to.is_some())
+        .build()
+    {
         Ok(proxy) => proxy,
         Err(err) => return fail(&err.to_string()),
     };
@@ -141,6 +148,7 @@ fn load(args: &ProxyArgs) -> Result<ProxyConfig, String> {
             ));
             let mut route = RouteConfig::new("/");
             route.upstream = Some(to.clone());
+            route.forward_methods = Some(forward_methods(&args.allow_method));
             config.routes.push(route);
             config
         }
@@ -150,6 +158,22 @@ fn load(args: &ProxyArgs) -> Result<ProxyConfig, String> {
         config.listen = Some(listen);
     }
     Ok(config)
+}
+
+/// The default forward list and every `--allow-method`: a method worth allowing is one to
+/// forward, and the proxy refuses to start when its policy allows a method the route would not
+/// forward. `*`, `TRACE`, `TRACK` and `CONNECT` are left out, for the policy's own checks to
+/// explain.
+fn forward_methods(allowed: &[String]) -> Vec<String> {
+    let mut methods = DEFAULT_FORWARD_METHODS.map(str::to_owned).to_vec();
+    for method in allowed {
+        // Compared exactly: only the standard methods are case-insensitive, and the proxy
+        // folds those itself.
+        if method != "*" && !never_forwarded(method) && !methods.contains(method) {
+            methods.push(method.clone());
+        }
+    }
+    methods
 }
 
 /// Raises the soft open-file limit to the hard one; says what it got, or why not.
