@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod check;
 pub mod diagnose;
+pub mod log;
 pub mod net;
 pub mod proxy;
 pub mod validate;

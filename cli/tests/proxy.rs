@@ -1,5 +1,6 @@
 //! `cors proxy` as a process: the one-line mode, a configuration file with a secret, the
-//! errors, and graceful shutdown on SIGTERM sent with `kill` while a request is in flight.
+//! errors, graceful shutdown on SIGTERM sent with `kill` while a request is in flight, the log
+//! (level, buffering, file) and the open-file limit.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -8,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
-use axum::routing::get;
+use axum::http::{HeaderMap, Method};
+use axum::routing::{any, get};
 use axum::Router;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -18,7 +19,8 @@ use hyper_util::rt::TokioExecutor;
 
 const APP: &str = "http://localhost:5173";
 
-/// An upstream without CORS headers: `/x` echoes the authorization it got, `/slow` takes 1.5 s.
+/// An upstream without CORS headers: `/x` echoes the authorization it got, `/slow` takes 1.5 s,
+/// `/m` answers with the request's method, whatever it is.
 async fn upstream(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
     let app = Router::new()
         .route(
@@ -37,6 +39,10 @@ async fn upstream(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
                     "upstream says hi"
                 }
             }),
+        )
+        .route(
+            "/m",
+            any(|method: Method| async move { method.to_string() }),
         )
         .route(
             "/slow",
@@ -80,15 +86,21 @@ struct Proxy {
 impl Proxy {
     fn start(args: &[&str], env: &[(&str, String)]) -> Proxy {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
-        command
-            .arg("proxy")
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        // The caller's RUST_LOG would change what the tests read.
+        command.arg("proxy").args(args).env_remove("RUST_LOG");
         for (name, value) in env {
             command.env(name, value);
         }
+        Self::spawn(command)
+    }
+
+    /// Runs `command` (the binary and its arguments, or a wrapper that execs it) on a free
+    /// loopback port, once it says where it listens.
+    fn spawn(mut command: Command) -> Proxy {
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = command.spawn().expect("the cors binary starts");
         let stderr = child.stderr.take().expect("stderr");
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -127,6 +139,30 @@ impl Proxy {
         self.stderr.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
+    /// The first stderr line with `needle`, waiting for it up to `limit` (a safety cap, not a
+    /// timing assertion).
+    fn line_with(&self, needle: &str, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let found = self
+                .stderr
+                .lock()
+                .ok()
+                .and_then(|lines| lines.iter().find(|l| l.contains(needle)).cloned());
+            if found.is_some() || Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit, which must be a clean one.
+    fn stop(&mut self) {
+        self.signal("TERM");
+        let exit = self.wait();
+        assert!(exit.success(), "{exit:?}\n{}", self.stderr());
+    }
+
     /// Waits for the process to exit by itself (a safety cap, not a timing assertion).
     fn wait(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(40);
@@ -161,12 +197,24 @@ impl Drop for Proxy {
 }
 
 async fn fetch(url: String) -> (u16, HeaderMap, String) {
+    send(
+        "GET",
+        url,
+        &[
+            ("origin", APP),
+            ("authorization", "Bearer from-the-browser"),
+        ],
+    )
+    .await
+}
+
+async fn send(method: &str, url: String, headers: &[(&str, &str)]) -> (u16, HeaderMap, String) {
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-    let request = http::Request::get(url)
-        .header("origin", APP)
-        .header("authorization", "Bearer from-the-browser")
-        .body(Empty::new())
-        .expect("request");
+    let mut request = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Empty::new()).expect("request");
     let response = client.request(request).await.expect("an answer");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -302,5 +350,221 @@ fn errors_are_one_clear_message_and_a_failure_status() {
         err.starts_with("cors proxy: cannot read /nonexistent/proxy.toml"),
         "{err}"
     );
+
+    let one_line = [
+        "--to",
+        "http://127.0.0.1:9",
+        "--allow-origin",
+        "http://a.test",
+    ];
+    // (extra arguments, RUST_LOG, exit status, words of the one line)
+    let cases: [(&[&str], &str, i32, &[&str]); 4] = [
+        (&["--log", "loud"], "", 2, &["'loud'", "--log"]),
+        (&["--log-flush", "5x"], "", 2, &["\"5x\"", "--log-flush"]),
+        (
+            &["--log-file", "/nonexistent/dir/access.log"],
+            "",
+            1,
+            &["/nonexistent/dir/access.log"],
+        ),
+        (&[], "tower_cors_proxy=loud", 1, &["RUST_LOG"]),
+    ];
+    for (extra, rust_log, status, words) in cases {
+        let args = [&one_line[..], extra].concat();
+        let (code, err) = run(&args, &[("RUST_LOG", rust_log)]);
+        assert_eq!(code, Some(status), "{extra:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{extra:?}: {err}");
+        assert!(words.iter().all(|w| err.contains(w)), "{extra:?}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A request line (every one names its route); the start-up lines do not.
+const REQUEST_LINE: &str = "route=";
+
+/// Long enough for any line to be written when nothing holds it back, on a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+fn preflight(method: &'static str) -> [(&'static str, &'static str); 2] {
+    [("origin", APP), ("access-control-request-method", method)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_line_refusals_name_the_flag_that_allows_them() {
+    let up = upstream(Arc::default()).await;
+    let mut proxy = Proxy::start(
+        &["--to", &format!("http://{up}"), "--allow-origin", APP],
+        &[],
+    );
+    let url = format!("http://{}/m", proxy.addr);
+    let (status, headers, _) = send("OPTIONS", url.clone(), &preflight("PUT")).await;
+    assert_eq!(status, 403);
+    assert!(!headers.contains_key("access-control-allow-methods"));
+    let other = [
+        ("origin", "http://other.test"),
+        ("access-control-request-method", "GET"),
+    ];
+    assert_eq!(send("OPTIONS", url, &other).await.0, 403);
+
+    let put = proxy
+        .line_with("--allow-method PUT", PATIENCE)
+        .unwrap_or_else(|| panic!("no refusal line for PUT:\n{}", proxy.stderr()));
+    for part in ["cors=", "refused", "reason=", "PUT", "allow_with="] {
+        assert!(put.contains(part), "{part:?} missing from {put}");
+    }
+    let origin = proxy
+        .line_with("--allow-origin http://other.test", PATIENCE)
+        .unwrap_or_else(|| panic!("no refusal line for the origin:\n{}", proxy.stderr()));
+    assert!(origin.contains("refused"), "{origin}");
+    proxy.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_method_answers_the_preflight_and_forwards_the_method() {
+    let up = upstream(Arc::default()).await;
+    // PROPFIND is not among the methods a route forwards by default: without the widening the
+    // proxy would refuse to start.
+    let mut proxy = Proxy::start(
+        &[
+            "--to",
+            &format!("http://{up}"),
+            "--allow-origin",
+            APP,
+            "--allow-method",
+            "PUT",
+            "--allow-method",
+            "PROPFIND",
+        ],
+        &[],
+    );
+    let url = format!("http://{}/m", proxy.addr);
+    for method in ["PUT", "PROPFIND"] {
+        let (status, headers, _) = send("OPTIONS", url.clone(), &preflight(method)).await;
+        assert!((200..300).contains(&status), "{method} preflight: {status}");
+        let allowed = headers["access-control-allow-methods"]
+            .to_str()
+            .expect("ASCII");
+        assert!(allowed.contains(method), "{method}: {allowed}");
+        let (status, headers, body) = send(method, url.clone(), &[("origin", APP)]).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, method),
+            "the upstream saw it"
+        );
+        assert_eq!(headers["access-control-allow-origin"], APP);
+    }
+    proxy.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_level_from_the_flag_over_rust_log() {
+    let up = upstream(Arc::default()).await;
+    let to = format!("http://{up}");
+    // (--log, RUST_LOG, request lines expected)
+    let cases: [(Option<&str>, Option<&str>, bool); 4] = [
+        (Some("off"), None, false),
+        (Some("off"), Some("info"), false),
+        (None, Some("error"), false),
+        (Some("info"), Some("off"), true),
+    ];
+    for (flag, env, expected) in cases {
+        let mut args = vec!["--to", to.as_str(), "--allow-origin", APP];
+        args.extend(flag.map(|level| ["--log", level]).into_iter().flatten());
+        let env: Vec<(&str, String)> = env
+            .map(|v| ("RUST_LOG", v.to_owned()))
+            .into_iter()
+            .collect();
+        let mut proxy = Proxy::start(&args, &env);
+        assert_eq!(fetch(format!("http://{}/x", proxy.addr)).await.0, 200);
+        // The exit writes whatever is buffered: a line not there after it was never logged.
+        proxy.stop();
+        let log = proxy.stderr();
+        assert_eq!(
+            log.contains(REQUEST_LINE),
+            expected,
+            "{flag:?} {env:?}:\n{log}"
+        );
+        assert!(log.contains("cors proxy: listening on"), "{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_wait_at_most_the_flush_interval_and_are_written_at_exit() {
+    let up = upstream(Arc::default()).await;
+    let to = format!("http://{up}");
+    let base = ["--to", to.as_str(), "--allow-origin", APP];
+
+    // One line never fills the buffer: only the interval writes it while the proxy runs.
+    let mut proxy = Proxy::start(&[&base[..], &["--log-flush", "250ms"]].concat(), &[]);
+    assert_eq!(fetch(format!("http://{}/x", proxy.addr)).await.0, 200);
+    assert!(
+        proxy.line_with(REQUEST_LINE, PATIENCE).is_some(),
+        "{}",
+        proxy.stderr()
+    );
+    proxy.stop();
+
+    // With an hour's interval the line is held until SIGTERM, which writes it.
+    let mut proxy = Proxy::start(&[&base[..], &["--log-flush", "1h"]].concat(), &[]);
+    assert_eq!(fetch(format!("http://{}/x", proxy.addr)).await.0, 200);
+    assert!(
+        proxy
+            .line_with(REQUEST_LINE, Duration::from_secs(1))
+            .is_none(),
+        "written before the buffer filled or the hour passed:\n{}",
+        proxy.stderr()
+    );
+    proxy.stop();
+    assert!(proxy.stderr().contains(REQUEST_LINE), "{}", proxy.stderr());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_file_is_appended_to() {
+    let up = upstream(Arc::default()).await;
+    let dir = std::env::temp_dir().join(format!("cors-proxy-cli-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("access.log");
+    std::fs::write(&file, "an earlier line\n").expect("write");
+    let mut proxy = Proxy::start(
+        &[
+            "--to",
+            &format!("http://{up}"),
+            "--allow-origin",
+            APP,
+            "--log-file",
+            file.to_str().expect("utf-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(fetch(format!("http://{}/x", proxy.addr)).await.0, 200);
+    proxy.stop();
+    let written = std::fs::read_to_string(&file).expect("the log file");
+    assert!(written.starts_with("an earlier line\n"), "{written}");
+    assert!(written.contains("upstream_status=200"), "{written}");
+    let stderr = proxy.stderr();
+    assert!(!stderr.contains(REQUEST_LINE), "{stderr}");
+    assert!(stderr.contains("cors proxy: listening on"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_open_file_limit_is_raised_to_the_hard_one() {
+    let mut command = Command::new("prlimit");
+    command.args([
+        "--nofile=256:512",
+        "--",
+        env!("CARGO_BIN_EXE_cors"),
+        "proxy",
+    ]);
+    command.args(["--to", "http://127.0.0.1:9", "--allow-origin", APP]);
+    let mut proxy = Proxy::spawn(command);
+    let line = proxy
+        .line_with("open files", PATIENCE)
+        .unwrap_or_else(|| panic!("{}", proxy.stderr()));
+    // 512 / 2 - 64: each proxied request may hold a second descriptor upstream.
+    assert!(
+        line.contains("up to 512") && line.contains("max_connections 192"),
+        "{line}"
+    );
+    proxy.stop();
 }
