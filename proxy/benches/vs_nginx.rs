@@ -202,12 +202,19 @@ fn fill(template: &str, pairs: &[(&str, &str)]) -> String {
         .fold(template.to_owned(), |text, (k, v)| text.replace(k, v))
 }
 
-fn wait_listening(addr: SocketAddr) {
+fn wait_listening(addr: SocketAddr, dir: &Path) {
     let until = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < until, "nothing listens on {addr}");
+        if Instant::now() >= until {
+            let said = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+            panic!("nothing listens on {addr}:\n{said}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+fn stderr_file(dir: &Path) -> Stdio {
+    std::fs::File::create(dir.join("stderr")).map_or_else(|_| Stdio::null(), Stdio::from)
 }
 
 fn start_proxy(bin: &Path, upstream: SocketAddr, log: bool) -> Contender {
@@ -234,10 +241,10 @@ fn start_proxy(bin: &Path, upstream: SocketAddr, log: bool) -> Contender {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr_file(&dir))
         .spawn()
         .expect("cors proxy starts");
-    wait_listening(listen);
+    wait_listening(listen, &dir);
     Contender {
         name: "cors proxy",
         child,
@@ -250,7 +257,7 @@ fn start_nginx(upstream: SocketAddr, log: bool) -> Contender {
     let dir = scratch("nginx");
     let listen = free_port();
     let access = if log {
-        format!("{}/access.log buffer=64k flush=1s", dir.display())
+        format!("{}/access.log combined buffer=64k flush=1s", dir.display())
     } else {
         "off".to_owned()
     };
@@ -270,10 +277,10 @@ fn start_nginx(upstream: SocketAddr, log: bool) -> Contender {
         .args(["-c", "nginx.conf", "-g", "daemon off;"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr_file(&dir))
         .spawn()
         .expect("nginx starts");
-    wait_listening(listen);
+    wait_listening(listen, &dir);
     Contender {
         name: "nginx",
         child,

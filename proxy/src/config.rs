@@ -96,7 +96,8 @@ pub struct Limits {
     pub max_concurrent_requests: usize,
     /// Requests per minute per client address (429); 0 turns the limit off. Default 600.
     pub rate_limit_per_minute: u32,
-    /// Requests a client may send in a burst above the steady rate. Default 60.
+    /// Requests a client may send in a burst above the steady rate. Default 60; never less than
+    /// the rate allows in 10 ms (so that very high limits never refuse for clock races).
     pub rate_limit_burst: u32,
     /// Redirects followed on the server for one request (502 beyond). Default 5.
     pub max_redirects: usize,

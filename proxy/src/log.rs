@@ -74,7 +74,7 @@ impl Drop for LogLine {
                 upstream_status,
                 cors = "refused",
                 reason = ?reason,
-                allow_with = %hint,
+                allow_with = ?hint,
                 latency_ms,
                 "request"
             ),

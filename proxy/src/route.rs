@@ -77,8 +77,7 @@ impl Shared {
         hints: bool,
     ) -> Self {
         let limiter = NonZeroU32::new(limits.rate_limit_per_minute).map(|per_minute| {
-            let burst = NonZeroU32::new(limits.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
-            RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst))
+            RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst(&limits)))
         });
         let in_flight = Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1)));
         Self {
@@ -97,6 +96,20 @@ impl Shared {
         self.trusted_proxies.iter().any(|net| net.contains(ip))
     }
 }
+
+/// The rate limit's burst: `rate_limit_burst`, but never less than what the rate allows in
+/// [`MIN_BURST_WINDOW`]. A GCRA limiter reads the clock before it updates the shared state, so
+/// two threads can present their requests out of clock order; with a tiny window (60 requests
+/// at a billion a minute is 3.6 µs) that reordering alone refuses clients far under their rate.
+fn burst(limits: &Limits) -> NonZeroU32 {
+    let window = MIN_BURST_WINDOW.as_millis() as u64;
+    let in_window = u64::from(limits.rate_limit_per_minute) * window / 60_000;
+    let burst = u64::from(limits.rate_limit_burst).max(in_window);
+    NonZeroU32::new(u32::try_from(burst).unwrap_or(u32::MAX)).unwrap_or(NonZeroU32::MIN)
+}
+
+/// The shortest time the rate limit's burst covers at the configured rate.
+const MIN_BURST_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Where a route sends requests.
 #[derive(Debug, Clone)]
@@ -209,4 +222,33 @@ where
     let method = parts.method.clone();
     let (answered, target) = outbound::forward(route, shared, parts, body, target).await?;
     response::response_filter(route, shared, &method, &target, answered, permit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_burst_covers_at_least_ten_milliseconds_of_the_rate() {
+        // (per minute, burst, effective burst)
+        let cases = [
+            (600, 60, 60),
+            (600, 0, 1),
+            (6_000_000, 10, 1_000),
+            (1_000_000_000, 60, 166_666),
+            (u32::MAX, 1, 715_827),
+        ];
+        for (per_minute, configured, effective) in cases {
+            let limits = Limits {
+                rate_limit_per_minute: per_minute,
+                rate_limit_burst: configured,
+                ..Limits::default()
+            };
+            assert_eq!(
+                burst(&limits).get(),
+                effective,
+                "{per_minute}/min, {configured}"
+            );
+        }
+    }
 }
