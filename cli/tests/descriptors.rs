@@ -166,6 +166,21 @@ fn wait_closed(flood: Vec<TcpStream>) -> usize {
     closed
 }
 
+/// The proxy closes (nearly) every flood connection, then answers on its main listener again.
+fn all_closed_then_recovered(main: SocketAddr, flood: Vec<TcpStream>) {
+    let closed = wait_closed(flood);
+    assert!(closed >= 250, "only {closed} flood connections were closed");
+    assert!(
+        eventually(
+            main,
+            "/_cors/healthz",
+            "HTTP/1.1 200",
+            Duration::from_secs(10)
+        ),
+        "the main listener did not recover"
+    );
+}
+
 #[test]
 fn past_max_connections_the_health_check_keeps_answering() {
     // The default max_connections under 256 descriptors: 256 / 2 - 64 = 64.
@@ -191,17 +206,7 @@ fn past_max_connections_the_health_check_keeps_answering() {
             ),
             "no 503 past max_connections"
         );
-        let closed = wait_closed(flood);
-        assert!(closed >= 250, "only {closed} flood connections were closed");
-        assert!(
-            eventually(
-                main,
-                "/_cors/healthz",
-                "HTTP/1.1 200",
-                Duration::from_secs(10)
-            ),
-            "the main listener did not recover"
-        );
+        all_closed_then_recovered(main, flood);
     }) else {
         return;
     };
@@ -214,18 +219,7 @@ fn out_of_descriptors_the_server_backs_off_and_says_so_once_a_second() {
         "request_head_timeout = \"2s\"\nmax_connections = 1000",
         |main, _admin| {
             let started = Instant::now();
-            let flood = silent_flood(main);
-            let closed = wait_closed(flood);
-            assert!(closed >= 250, "only {closed} flood connections were closed");
-            assert!(
-                eventually(
-                    main,
-                    "/_cors/healthz",
-                    "HTTP/1.1 200",
-                    Duration::from_secs(10)
-                ),
-                "the main listener did not recover"
-            );
+            all_closed_then_recovered(main, silent_flood(main));
             started.elapsed()
         },
     ) else {

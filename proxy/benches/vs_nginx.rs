@@ -27,6 +27,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 
+#[path = "support/wrk_output.rs"]
+mod wrk_output;
+use wrk_output::millis;
+
 const ROLE: &str = "VS_NGINX_ROLE";
 const ORIGIN: &str = "Origin: http://localhost:5173";
 
@@ -337,19 +341,6 @@ fn measure(contender: &Contender, connections: u32, preflight: bool) -> Run {
     let tick_us = 1_000_000.0 / 100.0; // USER_HZ is 100 on Linux
     run.cpu_us = ticks as f64 * tick_us / requests.max(1.0);
     run
-}
-
-fn millis(value: &str) -> f64 {
-    let (number, factor) = if let Some(n) = value.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = value.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = value.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (value, 1.0)
-    };
-    number.parse::<f64>().unwrap_or(f64::NAN) * factor
 }
 
 fn main() {

@@ -30,6 +30,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tower_cors_proxy::{Proxy, ProxyConfig};
 
+#[path = "support/wrk_output.rs"]
+mod wrk_output;
+use wrk_output::millis;
+
 const ROUNDS: usize = 3;
 const SECONDS: u32 = 5;
 
@@ -226,19 +230,6 @@ fn wrk(url: &str, connections: u32, core: Option<&str>) -> Run {
         }
     }
     run
-}
-
-fn millis(value: &str) -> f64 {
-    let (number, factor) = if let Some(n) = value.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = value.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = value.strip_suffix('s') {
-        (n, 1000.0)
-    } else {
-        (value, 1.0)
-    };
-    number.parse::<f64>().unwrap_or(f64::NAN) * factor
 }
 
 fn rss_mib(pid: u32) -> f64 {

@@ -40,56 +40,26 @@ impl Drop for LogLine {
         let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         let latency_ms = format_args!("{latency_ms:.1}");
         let upstream_status = self.upstream_status.map_or(-1, i32::from);
-        match &self.outcome {
-            None => tracing::info!(
-                route = %self.route,
-                method = %self.method,
-                path = %self.path,
-                status = self.status,
-                upstream_status,
-                bytes = self.bytes,
-                aborted = self.aborted,
-                latency_ms,
-                "request"
-            ),
-            Some(Outcome::Refused { reason, hint: None }) => tracing::info!(
-                route = %self.route,
-                method = %self.method,
-                path = %self.path,
-                status = self.status,
-                upstream_status,
-                cors = "refused",
-                reason = ?reason,
-                latency_ms,
-                "request"
-            ),
-            Some(Outcome::Refused {
-                reason,
-                hint: Some(hint),
-            }) => tracing::info!(
-                route = %self.route,
-                method = %self.method,
-                path = %self.path,
-                status = self.status,
-                upstream_status,
-                cors = "refused",
-                reason = ?reason,
-                allow_with = ?hint,
-                latency_ms,
-                "request"
-            ),
-            Some(Outcome::ClientError) => tracing::info!(
-                route = %self.route,
-                method = %self.method,
-                path = %self.path,
-                status = self.status,
-                upstream_status,
-                error = "client",
-                bytes = self.bytes,
-                aborted = self.aborted,
-                latency_ms,
-                "request"
-            ),
-        }
+        // Fields that are `None` are left out of the line.
+        let (refused, reason, hint, client) = match &self.outcome {
+            Some(Outcome::Refused { reason, hint }) => (true, Some(reason), hint.as_ref(), false),
+            Some(Outcome::ClientError) => (false, None, None, true),
+            None => (false, None, None, false),
+        };
+        tracing::info!(
+            route = %self.route,
+            method = %self.method,
+            path = %self.path,
+            status = self.status,
+            upstream_status,
+            cors = refused.then_some("refused"),
+            reason = reason.map(tracing::field::debug),
+            allow_with = hint.map(tracing::field::debug),
+            error = client.then_some("client"),
+            bytes = self.bytes,
+            aborted = self.aborted,
+            latency_ms,
+            "request"
+        );
     }
 }

@@ -485,44 +485,48 @@ async fn the_browsers_own_headers_stay_with_the_proxy() {
         ("sec-ch-ua", "\"Chromium\""),
         ("x-custom", "kept"),
     ];
-    let proxy = start_proxy(
-        &config(
-            up,
-            "",
+    // (route setting, forwarded, withheld)
+    let cases: [(&str, &[&str], &[&str]); 2] = [
+        (
             r#"allow_request_headers = ["origin", "referer", "x-custom"]"#,
+            &["x-custom"],
+            &[
+                "origin",
+                "referer",
+                "sec-fetch-site",
+                "sec-fetch-mode",
+                "sec-ch-ua",
+            ],
         ),
-        &[],
-        TableResolver::default(),
-    )
-    .await;
-    assert_eq!(get(&proxy.url("/up/echo/h"), &browser).await.status, 200);
-    let seen = log.last().headers;
-    for name in [
-        "origin",
-        "referer",
-        "sec-fetch-site",
-        "sec-fetch-mode",
-        "sec-ch-ua",
-    ] {
-        assert!(!seen.contains_key(name), "{name} forwarded: {seen:?}");
-    }
-    assert_eq!(seen["x-custom"], "kept");
-    let proxy = start_proxy(
-        &config(
-            up,
-            "",
+        (
             r#"forward_browser_headers = ["origin", "Referer", "sec-fetch"]"#,
+            &[
+                "origin",
+                "referer",
+                "sec-fetch-site",
+                "sec-fetch-mode",
+                "x-custom",
+            ],
+            &["sec-ch-ua"],
         ),
-        &[],
-        TableResolver::default(),
-    )
-    .await;
-    assert_eq!(get(&proxy.url("/up/echo/h"), &browser).await.status, 200);
-    let seen = log.last().headers;
-    for name in ["origin", "referer", "sec-fetch-site", "sec-fetch-mode"] {
-        assert!(seen.contains_key(name), "{name} not forwarded: {seen:?}");
+    ];
+    for (route, forwarded, withheld) in cases {
+        let proxy = start_proxy(&config(up, "", route), &[], TableResolver::default()).await;
+        assert_eq!(get(&proxy.url("/up/echo/h"), &browser).await.status, 200);
+        let seen = log.last().headers;
+        for name in forwarded {
+            assert!(
+                seen.contains_key(*name),
+                "{route}: {name} not forwarded: {seen:?}"
+            );
+        }
+        for name in withheld {
+            assert!(
+                !seen.contains_key(*name),
+                "{route}: {name} forwarded: {seen:?}"
+            );
+        }
     }
-    assert!(!seen.contains_key("sec-ch-ua"));
 }
 
 const QUICK: &str = r#"request_head_timeout = "300ms"
@@ -551,17 +555,31 @@ async fn connections_that_never_finish_a_request_head_are_closed() {
     }
 }
 
-#[tokio::test]
-async fn idle_http2_connections_are_closed() {
-    let (up, _) = raw_upstream().await;
-    let proxy = start_proxy(&config(up, QUICK, ""), &[], TableResolver::default()).await;
-    let stream = TcpStream::connect(proxy.addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+/// An HTTP/2 connection with prior knowledge to `addr`: its sender and its driver.
+async fn h2c(
+    addr: SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>,
+    hyper::client::conn::http2::Connection<
+        hyper_util::rt::TokioIo<TcpStream>,
+        http_body_util::Empty<bytes::Bytes>,
+        hyper_util::rt::TokioExecutor,
+    >,
+) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
         hyper_util::rt::TokioIo::new(stream),
     )
     .await
-    .expect("h2c handshake");
+    .expect("h2c handshake")
+}
+
+#[tokio::test]
+async fn idle_http2_connections_are_closed() {
+    let (up, _) = raw_upstream().await;
+    let proxy = start_proxy(&config(up, QUICK, ""), &[], TableResolver::default()).await;
+    let (mut sender, connection) = h2c(proxy.addr).await;
     let driver = tokio::spawn(connection);
     let request = http::Request::get(format!("http://{}/up/x", proxy.addr))
         .body(http_body_util::Empty::<bytes::Bytes>::new())
@@ -675,13 +693,7 @@ async fn over_http2_a_body_cut_short_resets_the_stream() {
     use http_body_util::BodyExt;
     let (up, _) = raw_upstream().await;
     let proxy = start_proxy(&config(up, "", ""), &[], TableResolver::default()).await;
-    let stream = TcpStream::connect(proxy.addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await
-    .expect("h2c handshake");
+    let (mut sender, connection) = h2c(proxy.addr).await;
     tokio::spawn(connection);
     for (path, complete) in [
         ("/up/short-cl", false),
