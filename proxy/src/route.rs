@@ -30,7 +30,7 @@ use hyper_util::client::legacy::Client;
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
 use tower_cors::CorsLayer;
-use url::{Origin, Url};
+use url::Url;
 
 use crate::answer::Answer;
 use crate::body::{BoxError, ProxyBody};
@@ -114,9 +114,8 @@ const MIN_BURST_WINDOW: std::time::Duration = std::time::Duration::from_millis(1
 /// Where a route sends requests.
 #[derive(Debug, Clone)]
 pub(crate) enum Mode {
-    /// Route mode: this base URL, with the request's path appended; `origin` is the base's,
-    /// computed once.
-    Upstream { base: Url, origin: Origin },
+    /// Route mode: this base URL, with the request's path appended.
+    Upstream { base: Url },
     /// URL mode: the absolute URL after the prefix, if it is on the allow list.
     Urls,
 }
@@ -124,8 +123,7 @@ pub(crate) enum Mode {
 impl Mode {
     /// Route mode with this base URL.
     pub(crate) fn upstream(base: Url) -> Self {
-        let origin = base.origin();
-        Mode::Upstream { base, origin }
+        Mode::Upstream { base }
     }
 }
 
@@ -155,7 +153,11 @@ pub(crate) struct Route {
 impl Route {
     /// Whether `url` is on the origin of the route's configured upstream (never in URL mode).
     pub(crate) fn is_upstream(&self, url: &Url) -> bool {
-        matches!(&self.mode, Mode::Upstream { origin, .. } if *origin == url.origin())
+        // The origin's parts compared in place: `Url::origin` would allocate the host.
+        matches!(&self.mode, Mode::Upstream { base, .. }
+            if base.scheme() == url.scheme()
+                && base.host() == url.host()
+                && base.port_or_known_default() == url.port_or_known_default())
     }
 }
 
