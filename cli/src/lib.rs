@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 pub mod audit;
 pub mod check;
 pub mod diagnose;
+pub mod healthcheck;
 pub mod net;
 pub mod proxy;
 pub mod validate;
@@ -39,6 +40,19 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run a CORS proxy in front of APIs that send no CORS headers (never an open proxy).
     Proxy(proxy::ProxyArgs),
+    /// Exit 0 when a running `cors proxy` answers on /_cors/healthz (for container health
+    /// checks: the address comes from --listen or CORS_LISTEN).
+    Healthcheck(healthcheck::HealthcheckArgs),
+    /// Print the completion script for a shell to stdout.
+    ///
+    /// bash: `cors completions bash > ~/.local/share/bash-completion/completions/cors`;
+    /// zsh: `cors completions zsh > "${fpath[1]}/_cors"`;
+    /// fish: `cors completions fish > ~/.config/fish/completions/cors.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
@@ -62,6 +76,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cors", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //!   [--allow-header H]... [--listen ADDR]`: one route `/` to that upstream, the policy
 //!   allowing those origins, methods and headers.
 //!
-//! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. One log line per
+//! `--listen` (or the environment's `CORS_LISTEN`, which the container image sets to
+//! `0.0.0.0:8787`) overrides the file's `listen`; the default is `127.0.0.1:8787`. One log line per
 //! request goes to stderr; SIGTERM or Ctrl-C stops accepting, lets in-flight requests finish
 //! and exits 0.
 
@@ -35,8 +36,9 @@ pub struct ProxyArgs {
     /// One-line mode: a request header the CORS policy allows (repeatable).
     #[arg(long = "allow-header", value_name = "HEADER")]
     pub allow_header: Vec<String>,
-    /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`).
-    #[arg(long, value_name = "ADDR")]
+    /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`; the environment's
+    /// CORS_LISTEN, when set, also overrides the file).
+    #[arg(long, value_name = "ADDR", env = "CORS_LISTEN")]
     pub listen: Option<SocketAddr>,
 }
 

@@ -280,3 +280,31 @@ fn help_shows_examples() {
         "{help}"
     );
 }
+
+#[test]
+fn completions_for_each_shell_and_one_line_for_an_unknown_one() {
+    for (shell, marker) in [
+        ("bash", "complete -F _cors"),
+        ("zsh", "#compdef cors"),
+        ("fish", "complete -c cors"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[cors]"),
+    ] {
+        let output = cors(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = text(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("healthcheck"),
+            "{shell} lists the subcommands"
+        );
+    }
+    let output = cors(&["completions", "tcsh"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr).lines().count(),
+        1,
+        "{}",
+        text(&output.stderr)
+    );
+}
