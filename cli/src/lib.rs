@@ -104,13 +104,23 @@ fn usage_error(err: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            // clap renders a paragraph (error, usage, tip); the first line names the problem.
+            // clap renders a paragraph (error, usage, tip); the first line names the problem,
+            // unless it ends in a colon: then the lines up to the blank one say what is missing.
             let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!("cors: {}", line.trim_start_matches("error: "));
+            let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+            let mut line = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_owned();
+            if line.ends_with(':') {
+                let details: Vec<&str> = lines
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                line = format!("{line} {}", details.join(", "));
+            }
+            eprintln!("cors: {}", line.trim_end());
             ExitCode::from(2)
         }
     }

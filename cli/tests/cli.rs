@@ -194,6 +194,12 @@ fn errors_are_one_line_with_status_2() {
         assert!(stderr.starts_with("cors: "), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // A missing argument is named on that one line, not left after a colon.
+    let stderr = text(&cors(&["check", "http://127.0.0.1:1/"]).stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "cors: the following required arguments were not provided: --origin <ORIGIN>"
+    );
     // In --json mode the object is still printed.
     let out = cors(&[
         "check",
