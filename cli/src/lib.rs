@@ -14,6 +14,7 @@ pub mod audit;
 pub mod check;
 pub mod diagnose;
 pub mod log;
+pub mod healthcheck;
 pub mod net;
 pub mod proxy;
 pub mod validate;
@@ -40,6 +41,19 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Run a CORS proxy in front of APIs that send no CORS headers (never an open proxy).
     Proxy(proxy::ProxyArgs),
+    /// Exit 0 when a running `cors proxy` answers on /_cors/healthz (for container health
+    /// checks: the address comes from --listen or CORS_LISTEN).
+    Healthcheck(healthcheck::HealthcheckArgs),
+    /// Print the completion script for a shell to stdout.
+    ///
+    /// bash: `cors completions bash > ~/.local/share/bash-completion/completions/cors`;
+    /// zsh: `cors completions zsh > "${fpath[1]}/_cors"`;
+    /// fish: `cors completions fish > ~/.config/fish/completions/cors.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses `args` (the program name first) and runs the subcommand. Argument errors are printed as
@@ -63,6 +77,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Healthcheck(args) => healthcheck::run(args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cors", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -85,13 +105,23 @@ fn usage_error(err: clap::Error) -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            // clap renders a paragraph (error, usage, tip); the first line names the problem.
+            // clap renders a paragraph (error, usage, tip); the first line names the problem,
+            // unless it ends in a colon: then the lines up to the blank one say what is missing.
             let rendered = err.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!("cors: {}", line.trim_start_matches("error: "));
+            let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+            let mut line = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_owned();
+            if line.ends_with(':') {
+                let details: Vec<&str> = lines
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                line = format!("{line} {}", details.join(", "));
+            }
+            eprintln!("cors: {}", line.trim_end());
             ExitCode::from(2)
         }
     }

@@ -9,8 +9,9 @@
 //!   and the log line of a refused request names the flag that would allow it
 //!   (`allow_with=--allow-method PUT`).
 //!
-//! `--listen` overrides the file's `listen`; the default is `127.0.0.1:8787`. SIGTERM or Ctrl-C
-//! stops accepting, lets in-flight requests finish, writes the buffered log and exits 0.
+//! `--listen` (or the environment's `CORS_LISTEN`, which the container image sets to
+//! `0.0.0.0:8787`) overrides the file's `listen`; the default is `127.0.0.1:8787`. SIGTERM or
+//! Ctrl-C stops accepting, lets in-flight requests finish, writes the buffered log and exits 0.
 //!
 //! At start the soft open-file limit is raised to the hard one, as nginx's
 //! `worker_rlimit_nofile` and Go's runtime do: every connection is a descriptor, and a proxied
@@ -49,8 +50,9 @@ pub struct ProxyArgs {
     /// One-line mode: a request header the CORS policy allows (repeatable).
     #[arg(long = "allow-header", value_name = "HEADER")]
     pub allow_header: Vec<String>,
-    /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`).
-    #[arg(long, value_name = "ADDR")]
+    /// Address to listen on (default 127.0.0.1:8787, or the file's `listen`; the environment's
+    /// CORS_LISTEN, when set, also overrides the file).
+    #[arg(long, value_name = "ADDR", env = "CORS_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Where the log goes, how much of it, and how soon.
     #[command(flatten)]

@@ -194,6 +194,12 @@ fn errors_are_one_line_with_status_2() {
         assert!(stderr.starts_with("cors: "), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    // A missing argument is named on that one line, not left after a colon.
+    let stderr = text(&cors(&["check", "http://127.0.0.1:1/"]).stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "cors: the following required arguments were not provided: --origin <ORIGIN>"
+    );
     // In --json mode the object is still printed.
     let out = cors(&[
         "check",
@@ -278,5 +284,33 @@ fn help_shows_examples() {
     assert!(
         help.contains("Examples:") && help.contains("--credentials"),
         "{help}"
+    );
+}
+
+#[test]
+fn completions_for_each_shell_and_one_line_for_an_unknown_one() {
+    for (shell, marker) in [
+        ("bash", "complete -F _cors"),
+        ("zsh", "#compdef cors"),
+        ("fish", "complete -c cors"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[cors]"),
+    ] {
+        let output = cors(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = text(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("healthcheck"),
+            "{shell} lists the subcommands"
+        );
+    }
+    let output = cors(&["completions", "tcsh"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr).lines().count(),
+        1,
+        "{}",
+        text(&output.stderr)
     );
 }

@@ -85,6 +85,11 @@ struct Proxy {
 
 impl Proxy {
     fn start(args: &[&str], env: &[(&str, String)]) -> Proxy {
+        Self::launch(&[args, &["--listen", "127.0.0.1:0"]].concat(), env)
+    }
+
+    /// Starts `cors proxy ARGS` with `env` added, and waits for its listening line.
+    fn launch(args: &[&str], env: &[(&str, String)]) -> Proxy {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
         // The caller's RUST_LOG would change what the tests read.
         command.arg("proxy").args(args).env_remove("RUST_LOG");
@@ -94,13 +99,10 @@ impl Proxy {
         Self::spawn(command)
     }
 
-    /// Runs `command` (the binary and its arguments, or a wrapper that execs it) on a free
-    /// loopback port, once it says where it listens.
+    /// Runs `command` (the binary and its arguments, or a wrapper that execs it), once it says
+    /// where it listens.
     fn spawn(mut command: Command) -> Proxy {
-        command
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = command.spawn().expect("the cors binary starts");
         let stderr = child.stderr.take().expect("stderr");
         let lines = Arc::new(Mutex::new(Vec::new()));
@@ -557,6 +559,7 @@ fn the_open_file_limit_is_raised_to_the_hard_one() {
         "proxy",
     ]);
     command.args(["--to", "http://127.0.0.1:9", "--allow-origin", APP]);
+    command.args(["--listen", "127.0.0.1:0"]);
     let mut proxy = Proxy::spawn(command);
     let line = proxy
         .line_with("open files", PATIENCE)
@@ -567,4 +570,100 @@ fn the_open_file_limit_is_raised_to_the_hard_one() {
         "{line}"
     );
     proxy.stop();
+
+fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
+    command
+        .arg("healthcheck")
+        .args(args)
+        .env_remove("CORS_LISTEN");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("the cors binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A loopback port nothing listens on once this returns.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_listen_sets_the_address_and_healthcheck_follows_it() {
+    let up = upstream(Arc::new(Mutex::new(Vec::new()))).await;
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut proxy = Proxy::launch(
+        &["--to", &format!("http://{up}"), "--allow-origin", APP],
+        &[("CORS_LISTEN", listen.clone())],
+    );
+    assert_eq!(proxy.addr.to_string(), listen);
+    let (status, _, body) = fetch(format!("http://{listen}/x")).await;
+    assert_eq!((status, body.as_str()), (200, "upstream says hi"));
+
+    let probe = tokio::task::spawn_blocking({
+        let listen = listen.clone();
+        move || healthcheck(&[], &[("CORS_LISTEN", &listen)])
+    });
+    let (code, out, err) = probe.await.expect("probe");
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, format!("http://{listen}/_cors/healthz: ok\n"));
+
+    let by_url = format!("http://{listen}/_cors/healthz");
+    let probe = tokio::task::spawn_blocking(move || healthcheck(&["--url", &by_url], &[]));
+    assert_eq!(probe.await.expect("probe").0, Some(0));
+
+    // The flag beats the environment, as for `cors proxy`.
+    let probe = tokio::task::spawn_blocking({
+        let listen = listen.clone();
+        move || healthcheck(&["--listen", &listen], &[("CORS_LISTEN", "127.0.0.1:1")])
+    });
+    assert_eq!(probe.await.expect("probe").0, Some(0));
+
+    proxy.signal("TERM");
+    assert!(proxy.wait().success(), "{}", proxy.stderr());
+    let probe = tokio::task::spawn_blocking(move || healthcheck(&["--listen", &listen], &[]));
+    let (code, _, err) = probe.await.expect("probe");
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("cors healthcheck: http://127.0.0.1:"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_fails_on_anything_but_200_and_bad_arguments() {
+    let app = Router::new().route(
+        "/_cors/healthz",
+        get(|| async { (http::StatusCode::SERVICE_UNAVAILABLE, "draining") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let probe =
+        tokio::task::spawn_blocking(move || healthcheck(&["--listen", &addr.to_string()], &[]));
+    let (code, _, err) = probe.await.expect("probe");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.trim_end().ends_with("answered 503 Service Unavailable"),
+        "{err}"
+    );
+
+    let (code, _, err) = healthcheck(&[], &[("CORS_LISTEN", "not-an-address")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let (code, _, err) = healthcheck(&["--url", "ftp://127.0.0.1/"], &[]);
+    assert_eq!((code, err.lines().count()), (Some(2), 1), "{err}");
 }
