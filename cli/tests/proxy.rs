@@ -570,6 +570,7 @@ fn the_open_file_limit_is_raised_to_the_hard_one() {
         "{line}"
     );
     proxy.stop();
+}
 
 fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cors"));
