@@ -30,7 +30,11 @@ trap cleanup EXIT
 if ! node -e 'const [a,b]=process.argv[1].split(".").map(Number); process.exit(a>10||(a===10&&b>=4)?0:1)' \
     "$(npm --version)"; then
     say "npm $(npm --version) is older than 10.4: installing a current npm for this test"
-    npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error npm@11 >/dev/null
+    # The current npm needs Node 20.17; npm 10 (>= 10.4) also runs on Debian 12's Node 18.
+    wanted=npm@latest
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=9)||(a===20&&b>=17)||a===21?0:1)' ||
+        wanted=npm@10
+    npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error "$wanted" >/dev/null
     export PATH="$work/npm/node_modules/.bin:$PATH"
 fi
 say "node $(node --version), npm $(npm --version)"
@@ -157,9 +161,10 @@ project alpine
 cd "$work/alpine"
 musl_tgz=()
 [ -z "$musl" ] || musl_tgz=("$work/packs/tower-cors-cli-${host%-musl}-musl-$version.tgz")
+# One install: npm before npm/cli#9025 (2026) wrote no `libc` into the lockfile, so a second
+# install in this project would also add the glibc twin (the launcher still picks the right one).
 npm install --offline --no-audit --no-fund --loglevel=error --libc=musl --save-optional \
-    "$host_tgz" "${musl_tgz[@]}" >/dev/null || fail "npm install --libc=musl"
-npm install --offline --no-audit --no-fund --loglevel=error --libc=musl "$launcher_tgz" >/dev/null
+    "$host_tgz" "${musl_tgz[@]}" "$launcher_tgz" >/dev/null || fail "npm install --libc=musl"
 [ ! -e "node_modules/@tower-cors/cli-$host" ] || fail "--libc=musl installed the glibc package"
 if [ -n "$musl" ]; then
     [ -x "node_modules/@tower-cors/cli-${host%-musl}-musl/cors" ] || fail "the musl package is missing"
