@@ -79,8 +79,11 @@ Register-ArgumentCompleter -Native -CommandName 'cors' -ScriptBlock {
             [CompletionResult]::new('--allow-method', '--allow-method', [CompletionResultType]::ParameterName, 'One-line mode: a method the CORS policy allows (repeatable; default GET, HEAD, POST)')
             [CompletionResult]::new('--allow-header', '--allow-header', [CompletionResultType]::ParameterName, 'One-line mode: a request header the CORS policy allows (repeatable)')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (default 127.0.0.1:8787, or the file''s `listen`; the environment''s CORS_LISTEN, when set, also overrides the file)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--log', '--log', [CompletionResultType]::ParameterName, 'Log level: error, warn, info (request lines), debug, trace or off [default: RUST_LOG, else info]')
+            [CompletionResult]::new('--log-flush', '--log-flush', [CompletionResultType]::ParameterName, 'Longest time a log line waits in the 64 KiB buffer (250ms, 2s, 1m); 0 writes each line at once')
+            [CompletionResult]::new('--log-file', '--log-file', [CompletionResultType]::ParameterName, 'Append the log to FILE instead of writing it to stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break

@@ -311,7 +311,7 @@ _cors() {
             return 0
             ;;
         cors__subcmd__proxy)
-            opts="-h -V --config --to --allow-origin --allow-method --allow-header --listen --help --version"
+            opts="-h -V --config --to --allow-origin --allow-method --allow-header --listen --log --log-flush --log-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,6 +338,18 @@ _cors() {
                     return 0
                     ;;
                 --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log)
+                    COMPREPLY=($(compgen -W "error warn info debug trace off" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-flush)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

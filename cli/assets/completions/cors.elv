@@ -72,8 +72,11 @@ set edit:completion:arg-completer[cors] = {|@words|
             cand --allow-method 'One-line mode: a method the CORS policy allows (repeatable; default GET, HEAD, POST)'
             cand --allow-header 'One-line mode: a request header the CORS policy allows (repeatable)'
             cand --listen 'Address to listen on (default 127.0.0.1:8787, or the file''s `listen`; the environment''s CORS_LISTEN, when set, also overrides the file)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand --log 'Log level: error, warn, info (request lines), debug, trace or off [default: RUST_LOG, else info]'
+            cand --log-flush 'Longest time a log line waits in the 64 KiB buffer (250ms, 2s, 1m); 0 writes each line at once'
+            cand --log-file 'Append the log to FILE instead of writing it to stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

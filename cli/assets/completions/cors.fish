@@ -60,7 +60,15 @@ complete -c cors -n "__fish_cors_using_subcommand proxy" -l allow-origin -d 'One
 complete -c cors -n "__fish_cors_using_subcommand proxy" -l allow-method -d 'One-line mode: a method the CORS policy allows (repeatable; default GET, HEAD, POST)' -r
 complete -c cors -n "__fish_cors_using_subcommand proxy" -l allow-header -d 'One-line mode: a request header the CORS policy allows (repeatable)' -r
 complete -c cors -n "__fish_cors_using_subcommand proxy" -l listen -d 'Address to listen on (default 127.0.0.1:8787, or the file\'s `listen`; the environment\'s CORS_LISTEN, when set, also overrides the file)' -r
-complete -c cors -n "__fish_cors_using_subcommand proxy" -s h -l help -d 'Print help'
+complete -c cors -n "__fish_cors_using_subcommand proxy" -l log -d 'Log level: error, warn, info (request lines), debug, trace or off [default: RUST_LOG, else info]' -r -f -a "error\t'Errors only'
+warn\t'Errors and warnings'
+info\t'Warnings and the request lines'
+debug\t'More detail'
+trace\t'Everything'
+off\t'Nothing but the start-up lines'"
+complete -c cors -n "__fish_cors_using_subcommand proxy" -l log-flush -d 'Longest time a log line waits in the 64 KiB buffer (250ms, 2s, 1m); 0 writes each line at once' -r
+complete -c cors -n "__fish_cors_using_subcommand proxy" -l log-file -d 'Append the log to FILE instead of writing it to stderr' -r -F
+complete -c cors -n "__fish_cors_using_subcommand proxy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c cors -n "__fish_cors_using_subcommand proxy" -s V -l version -d 'Print version'
 complete -c cors -n "__fish_cors_using_subcommand healthcheck" -l listen -d 'The address `cors proxy` listens on' -r
 complete -c cors -n "__fish_cors_using_subcommand healthcheck" -l url -d 'Probe this URL instead (for example the `[admin]` listener\'s `/_cors/healthz`)' -r
