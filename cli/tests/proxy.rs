@@ -51,6 +51,11 @@ async fn upstream(seen: Arc<Mutex<Vec<String>>>) -> SocketAddr {
                 "finished"
             }),
         );
+    serve(app).await
+}
+
+/// Serves `app` on a fresh loopback port until the test's runtime ends.
+async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -646,13 +651,7 @@ async fn healthcheck_fails_on_anything_but_200_and_bad_arguments() {
         "/_cors/healthz",
         get(|| async { (http::StatusCode::SERVICE_UNAVAILABLE, "draining") }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = serve(app).await;
     let probe =
         tokio::task::spawn_blocking(move || healthcheck(&["--listen", &addr.to_string()], &[]));
     let (code, _, err) = probe.await.expect("probe");
