@@ -249,7 +249,7 @@ fn route_target(
         Some(upstream) => match Url::parse(upstream) {
             Ok(url) => match check_target(&url) {
                 Ok(()) if url.query().is_none() && url.fragment().is_none() => {
-                    Some(Mode::upstream(url))
+                    Some(Mode::Upstream { base: url })
                 }
                 Ok(()) => {
                     problems.push(format!(

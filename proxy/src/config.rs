@@ -137,7 +137,7 @@ impl Default for Limits {
             rate_limit_per_minute: 600,
             rate_limit_burst: 60,
             max_redirects: 5,
-            request_head_timeout: Duration::from_secs(30),
+            request_head_timeout: crate::server::HEADER_READ_TIMEOUT,
             body_idle_timeout: Duration::from_secs(60),
             h2_idle_timeout: Duration::from_secs(60),
             h2_keep_alive_interval: Duration::from_secs(20),

@@ -120,13 +120,6 @@ pub(crate) enum Mode {
     Urls,
 }
 
-impl Mode {
-    /// Route mode with this base URL.
-    pub(crate) fn upstream(base: Url) -> Self {
-        Mode::Upstream { base }
-    }
-}
-
 /// A route, compiled from its configuration.
 pub(crate) struct Route {
     /// The prefix, `""` for the root route.
